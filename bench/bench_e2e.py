@@ -1,0 +1,637 @@
+#!/usr/bin/env python3
+"""End-to-end benchmark: server CPU per WebSocket round trip, and scale.
+
+Every contender is a real server subprocess on a free loopback port. The
+native client ``build/wsload`` (bench/wsload.c) opens the connections, does the
+handshake, then loops send-one-masked-frame / read-and-verify-the-echo. wsload
+itself reads /proc/<pid>/stat of the server and all its descendants (gunicorn's
+workers included; utime+stime+cutime+cstime) at the exact start and end of the
+measured window, so "server us/RT" is the server tree's CPU time in the window
+divided by the round trips completed in it.
+
+The machine has 2 cores and drifts in speed, so all servers stay up for the
+whole run and the contenders alternate round by round (their order rotated
+every round); tables report medians with [min-max], and ratios are paired per
+round (same round, same row) before taking their median.
+
+    python bench/bench_e2e.py                  # all rows, all contenders
+    python bench/bench_e2e.py --quick          # 2 rounds x 1.5 s
+    python bench/bench_e2e.py --scale          # also the idle-connection scale test
+    python bench/bench_e2e.py --scale-only --scale-conns 1000,5000,10000
+    python bench/bench_e2e.py --setup          # (re)create the peers' venvs only
+
+Contenders (those that cannot start are reported and skipped):
+  ours-gthread    example_project /echo/ under gunicorn -k gthread (1 worker, 64 threads)
+  ours-gevent     example_project /echo/ under gunicorn -k gevent (1 worker)
+  ours-runserver  example_project /echo/ under `manage.py runserver --noreload` (ours)
+  ours-eventlet   example_project /echo/ under eventlet.wsgi (serve_eventlet.py; not in the default set)
+  dws05-gthread   the original dwebsocket 0.5.12 (pure Python, Django 3.0.14) under gunicorn gthread
+  daphne          Channels AsyncWebsocketConsumer echo under daphne
+  websockets      plain `websockets` asyncio echo server (no framework)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+BUILD = BENCH / "build"
+LOGS = BUILD / "logs"
+WSLOAD = BUILD / "wsload"
+EXAMPLE = ROOT / "example_project"
+PEERS = BENCH / "peers"
+DEV_PY = Path(os.environ.get("DWEBSOCKET_BENCH_PYTHON", "/work/venv311/bin/python"))
+if not DEV_PY.exists():
+    DEV_PY = Path(sys.executable)
+DEV_BIN = DEV_PY.parent
+VENV_DWS = BUILD / "venv-dwebsocket"
+VENV_CH = BUILD / "venv-channels"
+
+# Pinned so the baseline does not move under us. dwebsocket 0.5.12 needs
+# Django <= 3.0: from 3.1 on, decorator_from_middleware() passes get_response to
+# its WebSocketMiddleware, which takes no arguments (TypeError on every request).
+VENV_SPECS = {
+    VENV_DWS: ["Django==3.0.14", "six", "gunicorn", "dwebsocket==0.5.12"],
+    VENV_CH: ["Django>=5.2,<6", "channels==4.3.2", "daphne==4.2.3"],
+}
+
+
+# ---------------------------------------------------------------- building
+
+
+def build_wsload() -> None:
+    """Compile bench/wsload.c into build/wsload (warnings are errors here)."""
+    BUILD.mkdir(parents=True, exist_ok=True)
+    src = BENCH / "wsload.c"
+    if WSLOAD.exists() and WSLOAD.stat().st_mtime >= src.stat().st_mtime:
+        return
+    cc = os.environ.get("CC", "gcc")
+    subprocess.run([cc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(WSLOAD), str(src)], check=True)
+
+
+def base_python() -> str:
+    """The interpreter the peers' venvs are made from (the dev venv's base)."""
+    out = subprocess.run(
+        [str(DEV_PY), "-c", "import sys, os; print(os.path.join(sys.base_prefix, 'bin', 'python3'))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    return out if os.path.exists(out) else sys.executable
+
+
+def setup_venvs(force: bool = False) -> dict[str, str]:
+    """Create the peers' venvs when missing. Returns {venv: error} for failures."""
+    errors = {}
+    for venv, reqs in VENV_SPECS.items():
+        marker = venv / ".bench-ok"
+        if marker.exists() and not force:
+            continue
+        print(f"[setup] creating {venv.relative_to(ROOT)}: {' '.join(reqs)}", flush=True)
+        try:
+            if venv.exists():
+                shutil.rmtree(venv)
+            subprocess.run([base_python(), "-m", "venv", str(venv)], check=True)
+            subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *reqs], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=900)
+            marker.write_text(" ".join(reqs) + "\n")
+        except subprocess.CalledProcessError as exc:
+            errors[venv.name] = (exc.stderr or str(exc)).strip().splitlines()[-1:] or [str(exc)]
+        except Exception as exc:  # noqa: BLE001 - report, go on without this peer
+            errors[venv.name] = [repr(exc)]
+    return errors
+
+
+# ----------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Contender:
+    name: str
+    label: str
+    kind: str  # "ours" or "peer"
+    argv: list[str]
+    cwd: Path
+    path: str = "/echo/"
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen | None = None
+    port: int = 0
+    error: str | None = None
+    log: Path | None = None
+
+    def start(self, timeout: float = 30.0) -> bool:
+        self.port = free_port()
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.log = LOGS / f"{self.name}.log"
+        argv = [a.replace("{port}", str(self.port)) for a in self.argv]
+        env = dict(os.environ)
+        env.update(self.env)
+        env["PYTHONUNBUFFERED"] = "1"
+        with open(self.log, "w") as logf:
+            logf.write(f"$ (cd {self.cwd} && {' '.join(argv)})\n")
+            logf.flush()
+            self.proc = subprocess.Popen(argv, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL,
+                                         stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.error = f"exited with {self.proc.returncode}: {self.log_tail()}"
+                return False
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            self.error = f"not listening after {timeout:.0f} s: {self.log_tail()}"
+            self.stop()
+            return False
+        # sanity: a short echo run must work
+        res = run_wsload(self, conns=1, size=16, binary=False, duration=0.3, warmup=0.1)
+        if res.get("round_trips", 0) <= 0 or res.get("errors", 1):
+            time.sleep(0.2)
+            self.error = f"echo sanity check failed ({res.get('error') or res.get('errors')} errors): {self.log_tail()}"
+            self.stop()
+            return False
+        return True
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)  # the group we created for it
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=8)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait(timeout=5)
+        self.proc = None
+
+    def log_tail(self, n: int = 3) -> str:
+        try:
+            lines = [ln.strip() for ln in self.log.read_text(errors="replace").splitlines() if ln.strip()]
+        except OSError:
+            return ""
+        return " | ".join(lines[-n:])[-400:]
+
+
+def contenders(scale_conns: int = 0) -> dict[str, Contender]:
+    gunicorn = str(DEV_BIN / "gunicorn")
+    wc = str(max(20000, scale_conns + 100))
+    common = ["-w", "1", "-b", "127.0.0.1:{port}", "--backlog", "4096", "--log-level", "warning"]
+    ex_env = {"DJANGO_DB_PATH": str(BUILD / "bench-db.sqlite3")}
+    return {
+        c.name: c
+        for c in [
+            Contender("ours-gthread", "ours gunicorn gthread", "ours",
+                      [gunicorn, "-k", "gthread", "--threads", "64", *common, "mysite.wsgi:application"],
+                      EXAMPLE, env=ex_env),
+            Contender("ours-gevent", "ours gunicorn gevent", "ours",
+                      [gunicorn, "-k", "gevent", "--worker-connections", wc, *common, "mysite.wsgi:application"],
+                      EXAMPLE, env=ex_env),
+            Contender("ours-runserver", "ours runserver", "ours",
+                      [str(DEV_PY), "manage.py", "runserver", "--noreload", "127.0.0.1:{port}"],
+                      EXAMPLE, env=ex_env),
+            Contender("ours-eventlet", "ours eventlet.wsgi", "ours",
+                      [str(DEV_PY), "serve_eventlet.py", "127.0.0.1", "{port}"], EXAMPLE, env=ex_env),
+            Contender("dws05-gthread", "dwebsocket 0.5.12 gthread", "peer",
+                      [str(VENV_DWS / "bin" / "gunicorn"), "-k", "gthread", "--threads", "64", *common,
+                       "wsgi:application"], PEERS / "dwebsocket_old"),
+            Contender("daphne", "channels + daphne", "peer",
+                      [str(VENV_CH / "bin" / "daphne"), "-b", "127.0.0.1", "-p", "{port}", "--verbosity", "0",
+                       "asgi:application"], PEERS / "channels_echo"),
+            Contender("websockets", "websockets asyncio", "peer",
+                      [str(DEV_PY), str(PEERS / "websockets_echo.py"), "{port}"], PEERS),
+        ]
+    }
+
+
+BASELINES = ["dws05-gthread", "daphne", "websockets"]
+
+
+# ------------------------------------------------------------------ wsload
+
+
+def run_wsload(c: Contender, *, conns: int, size: int, binary: bool, duration: float, warmup: float,
+               extra: list[str] | None = None, timeout: float | None = None) -> dict:
+    argv = [str(WSLOAD), "-p", str(c.port), "-P", c.path, "-c", str(conns), "-s", str(size),
+            "-d", str(duration), "-w", str(warmup), "--cpu-pid", str(c.proc.pid), "--verbose", "2"]
+    if binary:
+        argv.append("-b")
+    argv += extra or []
+    limit = timeout or (duration + warmup + 30)
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=limit)
+    except subprocess.TimeoutExpired:
+        return {"error": f"wsload timed out after {limit:.0f} s", "errors": 1}
+    try:
+        res = json.loads(p.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {"error": f"wsload rc={p.returncode}: {p.stderr.strip()[-300:]}", "errors": 1}
+    if p.stderr.strip():
+        res["stderr"] = p.stderr.strip()[-300:]
+    return res
+
+
+# ------------------------------------------------------------------ tables
+
+
+ROWS = {
+    "16x1": dict(size=16, conns=1, binary=False, label="16 B text x 1 conn"),
+    "16x50": dict(size=16, conns=50, binary=False, label="16 B text x 50 conns"),
+    "64kx1": dict(size=65536, conns=1, binary=True, label="64 KiB binary x 1 conn"),
+    "1mx1": dict(size=1 << 20, conns=1, binary=True, label="1 MiB binary x 1 conn"),
+}
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def fmt(x, prec=0):
+    if x != x:  # nan
+        return "-"
+    if prec == 0:
+        return f"{x:,.0f}"
+    return f"{x:,.{prec}f}"
+
+
+def spread(xs, prec=0):
+    if not xs:
+        return "-"
+    return f"{fmt(med(xs), prec)} [{fmt(min(xs), prec)}-{fmt(max(xs), prec)}]"
+
+
+def print_row_table(row: str, results: dict, order: list[str], cs: dict[str, Contender], rounds: int,
+                    duration: float) -> None:
+    spec = ROWS[row]
+    print(f"\n== e2e {spec['label']}: {rounds} rounds x {duration:g} s, median [min-max]")
+    hdr = (f"{'contender':<27} {'round trips/s':>26} {'server us/RT':>26} {'kernel':>6} {'client us/RT':>12} "
+           f"{'p50 us':>8} {'p99 us':>8} {'err':>4}")
+    print(hdr)
+    print("-" * len(hdr))
+    for name in order:
+        rs = results.get(row, {}).get(name, [])
+        ok = [r for r in rs if "rt_per_s" in r and r.get("round_trips", 0) > 0]
+        errs = sum(r.get("errors", 0) for r in rs)
+        if not ok:
+            why = rs[-1].get("error", "no result") if rs else "not run"
+            print(f"{cs[name].label:<27} {'-':>26} {'-':>26}   ({why[:60]})")
+            continue
+        prec_rate = 1 if med([r["rt_per_s"] for r in ok]) < 100 else 0
+        prec_cpu = 1 if med([r["server_cpu_us_per_rt"] for r in ok]) < 1000 else 0
+        print(f"{cs[name].label:<27} {spread([r['rt_per_s'] for r in ok], prec_rate):>26} "
+              f"{spread([r['server_cpu_us_per_rt'] for r in ok], prec_cpu):>26} "
+              f"{fmt(100 * med([r.get('server_sys_s', 0) / r['server_cpu_s'] for r in ok if r['server_cpu_s'] > 0])):>5}% "
+              f"{fmt(med([r['client_cpu_us_per_rt'] for r in ok]), 1):>12} "
+              f"{fmt(med([r['lat_us']['p50'] for r in ok])):>8} {fmt(med([r['lat_us']['p99'] for r in ok])):>8} "
+              f"{errs:>4}")
+
+
+def paired(results, row, a, b, key):
+    """Per-round ratios a/b of metric key (same round), their list."""
+    ra = {r["round"]: r for r in results.get(row, {}).get(a, []) if r.get("round_trips", 0) > 0}
+    rb = {r["round"]: r for r in results.get(row, {}).get(b, []) if r.get("round_trips", 0) > 0}
+    out = []
+    for k in sorted(set(ra) & set(rb)):
+        x, y = ra[k][key], rb[k][key]
+        if x > 0 and y > 0:
+            out.append(x / y)
+    return out
+
+
+def print_ratios(results, rows, order, cs) -> None:
+    ours = [n for n in order if cs[n].kind == "ours"]
+    bases = [n for n in BASELINES if n in order]
+    if not ours or not bases:
+        print("\n(no ratios: need at least one of ours and one peer with results)")
+        return
+    print("\n== e2e ratios, paired per round, median [min-max]")
+    print("   CPU = baseline server us/RT / ours (>1: ours uses less CPU per round trip)")
+    print("   rate = ours round trips/s / baseline's")
+    hdr = f"{'row':<24} {'ours':<22}" + "".join(f" {('vs ' + cs[b].label)[:30]:>30}" for b in bases)
+    print(hdr)
+    print("-" * len(hdr))
+    for row in rows:
+        for o in ours:
+            cells = []
+            for b in bases:
+                cpu = paired(results, row, b, o, "server_cpu_us_per_rt")
+                rate = paired(results, row, o, b, "rt_per_s")
+                cells.append("-" if not cpu else f"CPU {med(cpu):.2f}x rate {med(rate):.2f}x")
+            print(f"{ROWS[row]['label']:<24} {cs[o].label:<22}" + "".join(f" {c:>30}" for c in cells))
+
+
+# ------------------------------------------------------------------- main
+
+
+def run_e2e(args, cs: dict[str, Contender]) -> dict:
+    rows = [r for r in args.rows.split(",") if r]
+    for r in rows:
+        if r not in ROWS:
+            sys.exit(f"unknown row {r!r}; rows: {', '.join(ROWS)}")
+    names = [n for n in args.contenders.split(",") if n]
+    for n in names:
+        if n not in cs:
+            sys.exit(f"unknown contender {n!r}; contenders: {', '.join(cs)}")
+    up = []
+    for n in names:
+        c = cs[n]
+        print(f"[e2e] starting {n} ...", end=" ", flush=True)
+        if c.start():
+            print(f"port {c.port}, pid {c.proc.pid}", flush=True)
+            up.append(n)
+        else:
+            print(f"UNAVAILABLE: {c.error}", flush=True)
+    results: dict = {r: {n: [] for n in up} for r in rows}
+    try:
+        for rnd in range(args.rounds):
+            for row in rows:
+                spec = ROWS[row]
+                k = (rnd + rows.index(row)) % max(1, len(up))
+                order = up[k:] + up[:k]  # rotate: nobody always goes first
+                for n in order:
+                    c = cs[n]
+                    if not c.alive():
+                        print(f"[e2e] {n} died ({c.log_tail()}); restarting", flush=True)
+                        c.stop()
+                        if not c.start():
+                            results[row][n].append({"round": rnd, "error": c.error, "errors": 1})
+                            continue
+                    res = run_wsload(c, conns=spec["conns"], size=spec["size"], binary=spec["binary"],
+                                     duration=args.duration, warmup=args.warmup)
+                    res["round"] = rnd
+                    results[row][n].append(res)
+                    if args.verbose:
+                        print(f"  r{rnd} {row:<6} {n:<15} {res.get('rt_per_s', 0):>10.1f} rt/s "
+                              f"{res.get('server_cpu_us_per_rt', 0):>10.1f} us/RT err={res.get('errors')}"
+                              f" {res.get('error', '')}", flush=True)
+            print(f"[e2e] round {rnd + 1}/{args.rounds} done", flush=True)
+    finally:
+        for n in up:
+            cs[n].stop()
+    for row in rows:
+        print_row_table(row, results, up, cs, args.rounds, args.duration)
+    print_ratios(results, rows, up, cs)
+    unavailable = {n: cs[n].error for n in names if n not in up}
+    if unavailable:
+        print("\nnot measured:")
+        for n, e in unavailable.items():
+            print(f"  {n}: {e}")
+    return {"rows": rows, "results": results, "unavailable": unavailable}
+
+
+def fds_per_conn(res: dict) -> str:
+    n = res.get("opened", 0)
+    if not n or "server_fds_open" not in res:
+        return "-"
+    return f"{(res['server_fds_open'] - res['server_fds_before']) / n:.2f}"
+
+
+def run_scale(args, cs: dict[str, Contender]) -> dict:
+    """Idle connections held by one server process, each answering a ping."""
+    steps = [int(x) for x in args.scale_conns.split(",") if x]
+    names = [n for n in args.scale_contenders.split(",") if n]
+    out = {}
+    print(f"\n== scale: idle connections on one server process (hold {args.scale_hold:g} s, "
+          f"then one ping per connection)")
+    hdr = (f"{'contender':<27} {'target':>7} {'opened':>7} {'alive':>7} {'pongs':>7} {'connect s':>9} "
+           f"{'RSS before MiB':>14} {'RSS open MiB':>12} {'KiB/conn':>9} {'idle CPU':>8} {'fds/conn':>8}")
+    print(hdr, flush=True)
+    print("-" * len(hdr), flush=True)
+    for n in names:
+        c = cs[n]
+        for target in steps:
+            if not c.start():
+                print(f"{c.label:<27} {target:>7}   UNAVAILABLE: {c.error}", flush=True)
+                break
+            try:
+                time.sleep(0.5)
+                res = run_wsload(c, conns=target, size=16, binary=False, duration=1, warmup=0,
+                                 extra=["-m", "idle", "--hold", str(args.scale_hold), "--inflight", "200",
+                                        "--timeout", "180", "--ping-timeout", "30"],
+                                 timeout=args.scale_hold + 300)
+            finally:
+                c.stop()
+            out.setdefault(n, []).append(res)
+            if "opened" not in res:
+                print(f"{c.label:<27} {target:>7}   failed: {res.get('error')}", flush=True)
+                break
+            print(f"{c.label:<27} {target:>7} {res['opened']:>7} {res['alive_after_hold']:>7} {res['pongs_ok']:>7} "
+                  f"{res['connect_s']:>9.2f} {res['server_rss_before_kb'] / 1024:>14.1f} "
+                  f"{res['server_rss_open_kb'] / 1024:>12.1f} {res['server_rss_per_conn_kb']:>9.1f} "
+                  f"{res['server_idle_cpu_pct']:>7.1f}% {fds_per_conn(res):>8}", flush=True)
+            if res["pongs_ok"] < target:
+                why = [ln for ln in (c.log or Path("/dev/null")).read_text(errors="replace").splitlines()
+                       if "Errno" in ln or "Error" in ln][-1:]
+                print(f"{'':<27} ceiling: {res['pongs_ok']} connections answered a ping"
+                      + (f"; server log: {why[0].strip()[:150]}" if why else "")
+                      + (f"; wsload: {res['stderr'][:150]}" if res.get("stderr") else ""), flush=True)
+                break  # the ceiling is below this step
+    return out
+
+
+VENV_TOOLS = BUILD / "venv-tools"
+
+
+def run_profile(args, cs: dict[str, Contender]) -> None:
+    """py-spy the server (and its workers) while wsload drives one row; print
+    where the samples fall: top functions by self time and by inclusive time."""
+    pyspy = VENV_TOOLS / "bin" / "py-spy"
+    if not pyspy.exists():
+        print("[profile] installing py-spy into bench/build/venv-tools", flush=True)
+        subprocess.run([base_python(), "-m", "venv", str(VENV_TOOLS)], check=True)
+        subprocess.run([str(VENV_TOOLS / "bin" / "pip"), "install", "-q", "py-spy"], check=True)
+    c = cs[args.profile]
+    spec = ROWS[args.profile_row]
+    if args.profile_perf:
+        return run_perf(args, c, spec)
+    if not c.start():
+        print(f"[profile] {c.name} unavailable: {c.error}")
+        return
+    raw = BUILD / f"profile-{c.name}-{args.profile_row}.txt"
+    secs = args.profile_seconds
+    try:
+        spy = subprocess.Popen([str(pyspy), "record", "--pid", str(c.proc.pid), "--subprocesses",
+                                *(["--native"] if args.profile_native else ["--nonblocking"]),
+                                *(["--idle"] if args.profile_idle else []), "--rate", "500",
+                                "--format", "raw", "-o", str(raw), "-d", str(int(secs))],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        res = run_wsload(c, conns=spec["conns"], size=spec["size"], binary=spec["binary"],
+                         duration=secs, warmup=0.0)
+        try:
+            _, err = spy.communicate(timeout=secs + 30)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+            _, err = spy.communicate()
+    finally:
+        c.stop()
+    print(f"\n== profile {c.label}, {spec['label']}: {res.get('rt_per_s', 0):,.0f} rt/s, "
+          f"{res.get('server_cpu_us_per_rt', 0):.1f} server us/RT (py-spy at 500 Hz; raw stacks: {raw})")
+    if not raw.exists():
+        print(f"[profile] py-spy produced nothing: {err.strip()[-300:]}")
+        return
+    self_c: dict[str, int] = {}
+    incl: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not stack or not n.isdigit():
+            continue
+        n = int(n)
+        frames = [f.split(" (")[0] + (" (" + f.split(" (")[1].split(":")[0].rsplit("/", 1)[-1] + ")"
+                                      if " (" in f else "") for f in stack.split(";")]
+        # drop the process/thread root frames py-spy adds
+        frames = [f for f in frames if not f.startswith(("process ", "thread "))]
+        if not frames:
+            continue
+        total += n
+        self_c[frames[-1]] = self_c.get(frames[-1], 0) + n
+        for f in set(frames):
+            incl[f] = incl.get(f, 0) + n
+    if not total:
+        print("[profile] no samples")
+        return
+    print(f"{'self %':>7}  function (file)")
+    for f, n in sorted(self_c.items(), key=lambda kv: -kv[1])[: args.profile_top]:
+        print(f"{100 * n / total:6.1f}%  {f}")
+    print(f"\n{'incl %':>7}  function (file)")
+    for f, n in sorted(incl.items(), key=lambda kv: -kv[1])[: args.profile_top]:
+        print(f"{100 * n / total:6.1f}%  {f}")
+
+
+def tree_pids(root: int) -> list[int]:
+    parent = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = Path(f"/proc/{d}/stat").read_text()
+                parent[int(d)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    tree, grew = {root}, True
+    while grew:
+        grew = False
+        for pid, pp in parent.items():
+            if pp in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return sorted(tree)
+
+
+def run_perf(args, c: Contender, spec: dict) -> None:
+    """perf record (on-CPU samples only, kernel included) of the server tree
+    during one row; prints the split by shared object and the hottest symbols."""
+    if not shutil.which("perf"):
+        print("[profile] perf not installed")
+        return
+    if not c.start():
+        print(f"[profile] {c.name} unavailable: {c.error}")
+        return
+    data = BUILD / f"perf-{c.name}-{args.profile_row}.data"
+    secs = args.profile_seconds
+    try:
+        pids = ",".join(map(str, tree_pids(c.proc.pid)))
+        perf = subprocess.Popen(["perf", "record", "-F", "1999", "-g", "-o", str(data), "-p", pids, "--",
+                                 "sleep", str(secs)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.3)
+        res = run_wsload(c, conns=spec["conns"], size=spec["size"], binary=spec["binary"],
+                         duration=secs - 1, warmup=0.2)
+        perf.wait(timeout=secs + 30)
+    finally:
+        c.stop()
+    print(f"\n== perf {c.label}, {spec['label']}: {res.get('rt_per_s', 0):,.0f} rt/s, "
+          f"{res.get('server_cpu_us_per_rt', 0):.1f} server us/RT, "
+          f"kernel {100 * res.get('server_sys_s', 0) / max(res.get('server_cpu_s', 1e-9), 1e-9):.0f}% "
+          f"(perf record -F 1999 -g; data: {data})")
+    for sort, limit in (("dso", 1.0), ("sym", 0.7)):
+        rep = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--no-children", "-g", "none",
+                              "--sort", sort, "--percent-limit", str(limit)],
+                             capture_output=True, text=True, timeout=120)
+        lines = [ln for ln in rep.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
+        print(f"\n-- by {sort} (>= {limit}%)")
+        print("\n".join(lines[: args.profile_top]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--duration", type=float, default=2.5, help="measured seconds per run")
+    ap.add_argument("--warmup", type=float, default=0.5)
+    ap.add_argument("--rows", default=",".join(ROWS))
+    ap.add_argument("--contenders", default="ours-gthread,ours-gevent,ours-runserver,dws05-gthread,daphne,websockets")
+    ap.add_argument("--quick", action="store_true", help="2 rounds x 1.5 s")
+    ap.add_argument("--scale", action="store_true", help="also run the idle-connection scale test")
+    ap.add_argument("--scale-only", action="store_true")
+    ap.add_argument("--scale-conns", default="1000,5000,10000")
+    ap.add_argument("--scale-contenders", default="ours-gevent,websockets,daphne")
+    ap.add_argument("--scale-hold", type=float, default=5.0)
+    ap.add_argument("--setup", action="store_true", help="(re)create the peers' venvs and exit")
+    ap.add_argument("--profile", metavar="CONTENDER", help="py-spy this contender under one row, print hot spots")
+    ap.add_argument("--profile-row", default="16x1")
+    ap.add_argument("--profile-seconds", type=float, default=8)
+    ap.add_argument("--profile-top", type=int, default=25)
+    ap.add_argument("--profile-idle", action="store_true", help="include idle (waiting) samples")
+    ap.add_argument("--profile-native", action="store_true", help="py-spy --native (C frames; pauses the process)")
+    ap.add_argument("--profile-perf", action="store_true", help="use perf (on-CPU, kernel included) instead of py-spy")
+    ap.add_argument("--json", help="write raw results here")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every run")
+    args = ap.parse_args()
+    if args.quick:
+        args.rounds, args.duration, args.warmup = 2, 1.5, 0.3
+
+    # Raise the fd limit for us, wsload and the servers (inherited).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    build_wsload()
+    errs = setup_venvs(force=args.setup)
+    for v, e in errs.items():
+        print(f"[setup] {v} failed: {e}")
+    if args.setup:
+        return
+
+    cs = contenders(max(int(x) for x in args.scale_conns.split(",")))
+    if args.profile:
+        run_profile(args, cs)
+        return
+    report = {"machine": {"nproc": os.cpu_count()}, "args": vars(args)}
+    if not args.scale_only:
+        report["e2e"] = run_e2e(args, cs)
+    if args.scale or args.scale_only:
+        print(f"\n(fd limit {resource.getrlimit(resource.RLIMIT_NOFILE)[0]} for client and server)")
+        report["scale"] = run_scale(args, cs)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

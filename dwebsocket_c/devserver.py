@@ -1,0 +1,129 @@
+"""Django's development server, taught to hand a connection over to a WebSocket.
+
+Django's ``runserver`` is ``wsgiref``: after the application returns it
+writes an HTTP response (``HTTP/1.1 200 OK``, ``Date``, ``Server``,
+``Content-Length: 0``) on the socket and, with keep-alive, reads the next
+bytes as a new HTTP request. Neither may happen on a connection that has
+switched to WebSocket. The classes here fix that without touching Django's
+private attributes:
+
+* :class:`WebSocketRequestHandlerMixin`, mixed into Django's
+  ``WSGIRequestHandler``, puts the connection's socket in the WSGI environ
+  under ``"dwebsocket_c.socket"`` and a callable under
+  ``"dwebsocket_c.detach"``. The runserver adapter
+  (:mod:`dwebsocket_c.servers.runserver`) calls it when it takes the socket:
+  from then on the handler's output stream discards what ``wsgiref`` writes,
+  and the keep-alive loop ends after this request. The access log still
+  shows the request, with status ``101``.
+* :class:`WebSocketWSGIServer` is a ``server_cls`` for
+  :func:`django.core.servers.basehttp.run` (Django adds threading to it)
+  that uses such a handler; the app's ``runserver`` command
+  (:mod:`dwebsocket_c.management.commands.runserver`) uses it.
+* :class:`WebSocketThreadedWSGIServer` does the same for tests: set it as
+  ``server_class`` of a ``LiveServerThread`` subclass and use that as
+  ``server_thread_class`` of a ``LiveServerTestCase``.
+
+Run ``runserver`` threaded (the default): with ``--nothreading`` one open
+WebSocket blocks every other request until it closes.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import socketserver
+from typing import Any
+
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIServer
+
+logger = logging.getLogger("dwebsocket_c")
+
+#: WSGI environ key of the connection's socket.
+SOCKET_ENVIRON_KEY = "dwebsocket_c.socket"
+#: WSGI environ key of the callable that detaches the connection from HTTP.
+DETACH_ENVIRON_KEY = "dwebsocket_c.detach"
+
+
+class _DetachableWriter(io.BufferedIOBase):
+    """The handler's ``wfile``, which can be told to discard everything."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__()
+        self._stream = stream
+        self.discarding = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self.discarding:
+            return memoryview(data).nbytes
+        return self._stream.write(data)
+
+    def flush(self) -> None:
+        if not self.discarding:
+            self._stream.flush()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            super().close()  # flushes while the stream is still open
+        finally:
+            self._stream.close()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+
+class WebSocketRequestHandlerMixin:
+    """Mixin for Django's ``WSGIRequestHandler``; see the module docstring."""
+
+    def setup(self) -> None:
+        super().setup()  # type: ignore[misc]
+        self.wfile = _DetachableWriter(self.wfile)
+
+    def get_environ(self) -> dict[str, Any]:
+        environ = super().get_environ()  # type: ignore[misc]
+        environ[SOCKET_ENVIRON_KEY] = self.connection  # type: ignore[attr-defined]
+        environ[DETACH_ENVIRON_KEY] = self.detach_connection
+        return environ
+
+    def detach_connection(self) -> None:
+        """The connection now belongs to a WebSocket: write nothing more on it,
+        and serve no further request on it."""
+        self.close_connection = True
+        self.wfile.discarding = True
+        if not isinstance(self.server, socketserver.ThreadingMixIn):  # type: ignore[attr-defined]
+            logger.warning(
+                "runserver --nothreading: this WebSocket blocks every other "
+                "request until it closes."
+            )
+
+
+def with_websocket_support(handler_class: type) -> type:
+    """``handler_class`` with :class:`WebSocketRequestHandlerMixin` mixed in."""
+    if issubclass(handler_class, WebSocketRequestHandlerMixin):
+        return handler_class
+    return type(
+        f"WebSocket{handler_class.__name__}",
+        (WebSocketRequestHandlerMixin, handler_class),
+        {},
+    )
+
+
+class WebSocketServerMixin:
+    """Makes a ``socketserver`` server use a WebSocket-aware request handler."""
+
+    def __init__(self, server_address: Any, RequestHandlerClass: type, *args: Any, **kwargs: Any) -> None:
+        super().__init__(  # type: ignore[call-arg]
+            server_address, with_websocket_support(RequestHandlerClass), *args, **kwargs
+        )
+
+
+class WebSocketWSGIServer(WebSocketServerMixin, WSGIServer):
+    """``server_cls`` for ``runserver`` (Django mixes threading in)."""
+
+
+class WebSocketThreadedWSGIServer(WebSocketServerMixin, ThreadedWSGIServer):
+    """``server_class`` for a ``LiveServerThread`` (Django's live test server)."""

@@ -1,0 +1,66 @@
+"""What every server adapter does: hand the connection's socket over, and
+keep the server quiet once the WebSocket session is over.
+
+A WSGI server is built to write an HTTP response after the application
+returns. Once the ``101 Switching Protocols`` is on the wire that response
+must never be written, and the socket belongs to the WebSocket until it is
+closed. Each server needs its own trick for both; an adapter (one module per
+server in this package) packages them behind :class:`ServerAdapter`:
+
+``take_socket()``
+    a socket object the WebSocket owns: a ``dup()`` of the server's own
+    socket (so it is of the server's socket type, and gevent/eventlet stay
+    cooperative) — never the server's object itself, which only the server
+    closes. Its timeout reflects the server's blocking mode, so the
+    WebSocket can restore that mode before closing its duplicate.
+``make_lock()``
+    a lock that suits the server's concurrency model (a real thread lock,
+    or a green one under eventlet/gevent).
+``send_handshake(sock, response, timeout)``
+    write the ``101`` bytes built by the C core.
+``release()``
+    the session is over and TCP is shut down: stop the server writing
+    anything more on this connection.
+
+Whatever the server, the library shuts the TCP connection down
+(``shutdown(SHUT_RDWR)``) at the end of the session, so even a server that
+tries to write its response later can put nothing on the wire: its write
+fails with ``EPIPE``, which servers log at DEBUG level at most.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+
+class ServerAdapter:
+    """Base class: one WSGI server's way of handing over a connection."""
+
+    #: Human-readable server name, for messages.
+    name: ClassVar[str] = "WSGI server"
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self.environ = environ
+
+    @classmethod
+    def handles(cls, environ: dict[str, Any]) -> bool:
+        """Whether this adapter recognises the server from its environ."""
+        raise NotImplementedError
+
+    def take_socket(self) -> socket.socket:
+        """A socket the WebSocket owns and may close (see module docstring)."""
+        raise NotImplementedError
+
+    def make_lock(self) -> Callable[[], Any]:
+        return threading.Lock
+
+    def send_handshake(self, sock: socket.socket, response: bytes, timeout: float) -> None:
+        """Write the ``101 Switching Protocols`` response on the socket."""
+        sock.settimeout(timeout)
+        sock.sendall(response)
+
+    def release(self) -> None:
+        """The session is over: make the server write nothing more."""

@@ -1,0 +1,57 @@
+"""gunicorn (``gthread`` and ``gevent`` workers; checked against gunicorn 27).
+
+The socket: ``environ["gunicorn.socket"]`` (set in ``gunicorn/http/wsgi.py``).
+
+After the view, gunicorn writes the response headers with ``sendall``. The
+library has shut the TCP connection down by then, so that write fails with
+``EPIPE``; both workers catch it (``gthread.ThreadWorker.handle`` and
+``base_async.AsyncWorker.handle``) and log "Ignoring connection epipe" /
+"Ignoring EPIPE" at DEBUG, then close their socket. Nothing reaches the
+wire, nothing is logged as an error, and gunicorn's socket is never closed
+by us (closing it ourselves makes gunicorn log ``EBADF``).
+
+The ``sync`` worker is refused: it serves one connection at a time and its
+``--timeout`` (30 s) kills any request that lasts longer, i.e. every
+WebSocket. Use ``-k gthread --threads N`` (one thread per open WebSocket) or
+``-k gevent``.
+
+A TLS socket (gunicorn started with ``--certfile``) is refused too: it
+cannot be duplicated; terminate TLS in a reverse proxy instead.
+"""
+
+from __future__ import annotations
+
+import ssl
+import socket
+from typing import Any
+
+from ..exceptions import UnsupportedServer
+from .base import ServerAdapter
+
+
+class GunicornAdapter(ServerAdapter):
+    name = "gunicorn"
+
+    @classmethod
+    def handles(cls, environ: dict[str, Any]) -> bool:
+        return "gunicorn.socket" in environ
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        super().__init__(environ)
+        software = environ.get("SERVER_SOFTWARE", "gunicorn")
+        if not environ.get("wsgi.multithread"):
+            raise UnsupportedServer(
+                f"WebSocket refused: {software} runs the 'sync' worker, which "
+                "serves one request at a time and kills any request longer than "
+                "its --timeout. Start gunicorn with '-k gthread --threads 32' "
+                "(one thread per open WebSocket) or '-k gevent'."
+            )
+        if isinstance(environ["gunicorn.socket"], ssl.SSLSocket):
+            raise UnsupportedServer(
+                f"WebSocket refused: {software} terminates TLS itself (--certfile) "
+                "and a TLS socket cannot be taken over; terminate TLS in a reverse "
+                "proxy (nginx, haproxy) in front of gunicorn."
+            )
+
+    def take_socket(self) -> socket.socket:
+        return self.environ["gunicorn.socket"].dup()

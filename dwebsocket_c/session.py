@@ -1,0 +1,124 @@
+"""One WebSocket session: handshake, the view, the close, and the server.
+
+:func:`run_websocket_view` is what the decorators and the middleware call
+for a request that asks for a WebSocket:
+
+1. :func:`~dwebsocket_c.handshake.negotiate` validates the handshake
+   (400/426/403 answers go back as ordinary HTTP responses);
+2. the server adapter (:mod:`dwebsocket_c.servers`) hands over the socket
+   (an unsupported server gets a 501 with an explanation, logged once);
+3. the ``101 Switching Protocols`` is written straight on the socket and
+   ``request.websocket`` becomes a :class:`~dwebsocket_c.websocket.WebSocket`;
+4. the view runs. Whatever it returns is ignored (HTTP is over);
+5. the connection is closed properly: close frame 1000 and the closing
+   handshake if the view left it open; close 1011 if the view raised (the
+   exception is logged once, on the ``dwebsocket_c`` logger, with its
+   traceback; the closing handshake is done the same way); a view ended by
+   :class:`~dwebsocket_c.exceptions.ConnectionClosed` (it sent to a client
+   that had gone) is normal and logged at DEBUG only. TCP is then shut down
+   and the adapter stops the server from writing anything more.
+
+The function returns a :class:`WebSocketSessionEnded` response (status 101)
+that Django's middleware sees and the access logs show, but that the server
+never writes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+from .conf import get_settings
+from .exceptions import ConnectionClosed, UnsupportedServer
+from .handshake import HandshakeRefused, is_websocket_request, negotiate
+from .servers import get_server_adapter
+from .websocket import WebSocket
+
+logger = logging.getLogger("dwebsocket_c")
+
+
+class WebSocketSessionEnded(HttpResponse):
+    """Returned once a WebSocket session is over; never written on the wire."""
+
+    status_code = 101
+
+    def __init__(self) -> None:
+        super().__init__(status=101)
+
+
+def prepare_request(request: HttpRequest) -> None:
+    """Give ``request`` its ``is_websocket()`` and ``websocket`` (None for now).
+
+    Idempotent: the middleware and the decorators both call it.
+    """
+    if not hasattr(request, "is_websocket"):
+        asks_for_websocket = is_websocket_request(request)
+        request.is_websocket = lambda: asks_for_websocket
+        request.websocket = None
+
+
+def _view_name(view: Callable[..., Any]) -> str:
+    return f"{getattr(view, '__module__', '?')}.{getattr(view, '__qualname__', repr(view))}"
+
+
+def run_websocket_view(
+    request: HttpRequest,
+    view: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> HttpResponse:
+    """Accept the WebSocket for ``request`` and run ``view`` on it."""
+    settings = get_settings()
+    try:
+        handshake = negotiate(request, settings)
+    except HandshakeRefused as refused:
+        return refused.response
+    try:
+        adapter = get_server_adapter(request)
+    except UnsupportedServer as error:
+        logger.error("%s (%s %s)", error, request.method, request.path)
+        return HttpResponse(str(error), status=501, content_type="text/plain; charset=utf-8")
+
+    sock = adapter.take_socket()
+    server_timeout = sock.gettimeout()
+    try:
+        adapter.send_handshake(sock, handshake.response, settings.handshake_timeout)
+    except OSError as error:
+        logger.info("WebSocket handshake not sent, the client is gone: %s", error)
+        sock.settimeout(server_timeout)
+        sock.close()
+        adapter.release()
+        return WebSocketSessionEnded()
+
+    websocket = WebSocket(
+        sock,
+        max_message_size=settings.max_message_size,
+        ping_interval=settings.ping_interval,
+        ping_timeout=settings.ping_timeout,
+        close_timeout=settings.close_timeout,
+        send_timeout=settings.send_timeout,
+        text_as_str=settings.text_as_str,
+        subprotocol=handshake.subprotocol,
+        lock_factory=adapter.make_lock(),
+        server_timeout=server_timeout,
+    )
+    request.websocket = websocket
+    try:
+        view(request, *args, **kwargs)
+    except ConnectionClosed as closed:
+        logger.debug("WebSocket view %s ended: %s", _view_name(view), closed)
+    except Exception:
+        logger.exception("Error in WebSocket view %s", _view_name(view))
+        try:
+            websocket.close(1011, "internal server error")
+        except OSError:
+            pass
+    finally:
+        try:
+            websocket._finish()
+        finally:
+            adapter.release()
+    return WebSocketSessionEnded()

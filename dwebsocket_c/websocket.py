@@ -1,0 +1,588 @@
+"""``request.websocket``: one open WebSocket connection, seen from a view.
+
+The protocol itself (frames, masking, UTF-8, close codes) is done by the C
+core :mod:`dwebsocket_c._core`; this class does the socket I/O around it.
+
+Receiving
+---------
+Nothing runs in the background: there is no thread per connection. Bytes are
+read from the socket only inside :meth:`WebSocket.wait`, :meth:`~WebSocket.read`,
+:meth:`~WebSocket.count_messages`, :meth:`~WebSocket.has_messages`, iteration,
+and (at most once a second, without blocking) :meth:`~WebSocket.send`. While
+reading, the connection also
+
+* answers the client's pings with pongs,
+* answers the client's close frame (the closing handshake) and closes TCP,
+* closes with the code the protocol core names when the client breaks the
+  protocol (1002, 1007), or sends a message over ``WEBSOCKET_MAX_MESSAGE_SIZE``
+  (1009),
+* pings the client after ``WEBSOCKET_PING_INTERVAL`` seconds of silence and
+  drops the connection (close 1011, then TCP) if nothing comes back within
+  ``WEBSOCKET_PING_TIMEOUT``. ``wait()`` sleeps in the socket with a timeout
+  so that it wakes up to do this.
+
+**A view that neither reads nor sends** (it sleeps, or blocks on something
+else) does none of this meanwhile: the client's pings go unanswered (the
+``websockets`` client gives up after its own ping timeout, 20 s + 20 s by
+default) and a dead client is only noticed at the next read or send. Such a
+view should call ``wait(timeout=...)`` in its loop instead of sleeping. A view
+that only pushes (``send()`` in a loop) is fine: ``send()`` looks at what the
+client sent, without blocking, at most once a second.
+
+Sending
+-------
+``send()`` may be called from several threads (or greenlets) at once, e.g. a
+broadcast loop and the view itself: each frame is written whole under a lock,
+so frames never interleave. ``send(str)`` sends a text message; ``send(bytes)``
+also sends *text* (as the original dwebsocket did) after checking the bytes
+are UTF-8, and raises :class:`~dwebsocket_c.exceptions.InvalidTextError`
+otherwise; binary data goes with ``send(data, binary=True)`` or
+``send_bytes(data)``. A received :class:`~dwebsocket_c.message.Message` is
+sent back as the kind it is. Sending on a closed connection raises
+:class:`~dwebsocket_c.exceptions.ConnectionClosed`.
+
+Closing
+-------
+``close(code=1000, reason="")`` sends a close frame, waits up to
+``WEBSOCKET_CLOSE_TIMEOUT`` for the client's, then shuts TCP down. When the
+view returns, the connection is closed this way for it if it is still open.
+``close_code`` / ``close_reason`` are what the client sent: 1005 for an empty
+close frame, 1006 when TCP ended without one, ``None`` while open.
+
+Sockets
+-------
+The connection owns two duplicates (``dup()``) of the server's socket, one
+for reading and one for writing, so each direction has its own timeout and a
+reader switching to a zero timeout can never make a concurrent write fail
+half-way. Both are of the server's own socket type, so gevent and eventlet
+stay cooperative. The server's socket object itself is never closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+from . import _core
+from .exceptions import ConnectionClosed, InvalidTextError
+from .message import BinaryMessage, Message, TextMessage
+
+logger = logging.getLogger("dwebsocket_c")
+
+#: How often, at most, ``send()`` looks (without blocking) at incoming data.
+SEND_SERVICE_INTERVAL = 1.0
+
+#: Size of the receive buffer reused for every ``recv_into``.
+RECEIVE_BUFFER_SIZE = 65536
+
+#: Timeout used for a blocking read when nothing else bounds it (the loop
+#: simply reads again): the reader socket never gets ``None`` (blocking mode).
+IDLE_READ_SLICE = 3600.0
+
+#: How long the end of the connection (the client's close frame, or a
+#: protocol error) waits for a view that does not read the messages that came
+#: before it, once ``send()`` looks at the connection again.
+DEFERRED_END_GRACE = 1.0
+
+#: Payloads up to this size are copied after their header and written with
+#: one ``sendall``; bigger ones are written as header, then payload.
+COALESCE_LIMIT = 65536
+
+_OPEN, _CLOSING, _CLOSED = "open", "closing", "closed"
+
+
+class WebSocket:
+    """One WebSocket connection (``request.websocket``).
+
+    Created by the library after the handshake; a view never builds one.
+    """
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        *,
+        max_message_size: int | None = 1048576,
+        ping_interval: float | None = 20,
+        ping_timeout: float = 20,
+        close_timeout: float = 10,
+        send_timeout: float = 30,
+        text_as_str: bool = False,
+        subprotocol: str | None = None,
+        lock_factory: Callable[[], Any] = threading.Lock,
+        server_timeout: float | None = None,
+    ) -> None:
+        # The server's timeout (its blocking mode), restored before closing.
+        self._server_timeout = server_timeout
+        # Two duplicates of the server's socket: see "Sockets" above.
+        self._reader = sock
+        self._writer = sock.dup()
+        self._writer.settimeout(send_timeout)
+        self._reader.settimeout(IDLE_READ_SLICE)
+
+        self._parser = _core.FrameParser(max_message_size=max_message_size)
+        self._buffer = bytearray(RECEIVE_BUFFER_SIZE)
+        self._messages: deque[Message | str] = deque()
+
+        self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
+        self._close_timeout = close_timeout
+        self._text_as_str = text_as_str
+        #: The subprotocol chosen in the handshake (``WEBSOCKET_SUBPROTOCOLS``), or None.
+        self.subprotocol = subprotocol
+
+        self._send_lock = lock_factory()
+        self._recv_lock = lock_factory()
+
+        self._state = _OPEN
+        self._close_sent = False
+        self._close_received = False
+        self._transport_down = False  # TCP shut down (by us or by the peer)
+        # The client's close, or a protocol error, that arrived behind
+        # messages the view has not read yet: run once they are read.
+        self._deferred_end: Callable[[], None] | None = None
+        self._deferred_since = 0.0
+        self._sockets_released = False
+        #: The code of the client's close frame (1005: empty, 1006: none came).
+        self.close_code: int | None = None
+        #: The reason of the client's close frame.
+        self.close_reason: str = ""
+
+        now = time.monotonic()
+        self._last_received = now
+        self._ping_sent_at: float | None = None
+        self._next_send_service = now + SEND_SERVICE_INTERVAL
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def closed(self) -> bool:
+        """True once closing started (either side) or TCP is gone: no more sends."""
+        return self._state != _OPEN
+
+    def is_closed(self) -> bool:
+        """Same as :attr:`closed` (the original dwebsocket's spelling)."""
+        return self._state != _OPEN
+
+    def __repr__(self) -> str:
+        return f"<WebSocket {self._state} close_code={self.close_code}>"
+
+    # ---------------------------------------------------------------- receive
+
+    def wait(self, timeout: float | None = None) -> Message | str | None:
+        """The next message, blocking until one arrives.
+
+        Returns ``None`` when the connection is closed (messages that arrived
+        before the close are returned first), or when ``timeout`` seconds pass
+        without a message — the connection then stays open; tell the two
+        apart with :meth:`is_closed`.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self._messages:
+                return self._messages.popleft()
+            if self._deferred_end is not None:
+                with self._recv_lock:
+                    self._run_deferred_end(force=True)
+            if self._receiving_finished():
+                return None
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return None
+            acquired = (
+                self._recv_lock.acquire()
+                if remaining is None
+                else self._recv_lock.acquire(timeout=remaining)
+            )
+            if not acquired:
+                return None
+            try:
+                if not self._messages and not self._receiving_finished():
+                    self._receive_blocking(deadline)
+            finally:
+                self._recv_lock.release()
+
+    def read(self, fallback: Any = None) -> Message | str | Any:
+        """The next message if one has already arrived, else ``fallback``.
+
+        Never blocks.
+        """
+        self._receive_available()
+        if self._messages:
+            return self._messages.popleft()
+        if self._deferred_end is not None and self._recv_lock.acquire(blocking=False):
+            try:
+                self._run_deferred_end(force=True)
+            finally:
+                self._recv_lock.release()
+        return fallback
+
+    def count_messages(self) -> int:
+        """How many received messages are waiting to be read. Never blocks."""
+        self._receive_available()
+        return len(self._messages)
+
+    def has_messages(self) -> bool:
+        """Whether a received message is waiting to be read. Never blocks."""
+        return self.count_messages() > 0
+
+    def __iter__(self) -> Iterator[Message | str]:
+        """Yield messages until the client closes; idle time never ends it."""
+        while True:
+            message = self.wait()
+            if message is None:
+                return
+            yield message
+
+    def _receiving_finished(self) -> bool:
+        return self._close_received or self._transport_down or self._deferred_end is not None
+
+    def _end_after_messages(self, action: Callable[[], None]) -> None:
+        """Run ``action`` (answer the client's close, or fail the connection)
+        now, or, when messages that arrived before it are still unread, once
+        the view has read them: an echo view still answers every message the
+        client sent before its close or its bad frame. A view that does not
+        read gets ``DEFERRED_END_GRACE`` seconds. Caller holds the receive lock.
+        """
+        if self._messages and self._state == _OPEN:
+            self._deferred_end = action
+            self._deferred_since = time.monotonic()
+        else:
+            action()
+
+    def _run_deferred_end(self, *, force: bool) -> None:
+        """Caller holds the receive lock."""
+        action = self._deferred_end
+        if action is None:
+            return
+        if force or time.monotonic() - self._deferred_since >= DEFERRED_END_GRACE:
+            self._deferred_end = None
+            action()
+
+    def _receive_blocking(self, deadline: float | None) -> None:
+        """Read once from the socket, sleeping at most until ``deadline`` or
+        the next keepalive action. Caller holds the receive lock."""
+        now = time.monotonic()
+        keepalive_at = self._next_keepalive_at()
+        if keepalive_at is not None and now >= keepalive_at:
+            self._keepalive()
+            return
+        wake_at = min(t for t in (deadline, keepalive_at, now + IDLE_READ_SLICE) if t is not None)
+        self._reader.settimeout(max(wake_at - now, 0.001))
+        self._recv_once()
+
+    def _receive_available(self) -> None:
+        """Process whatever has already arrived, without blocking.
+
+        Skipped when another thread is reading (it processes the data).
+        """
+        finished = self._close_received or self._transport_down
+        if finished or not self._recv_lock.acquire(blocking=False):
+            return
+        try:
+            self._run_deferred_end(force=False)
+            if self._receiving_finished():
+                return
+            keepalive_at = self._next_keepalive_at()
+            if keepalive_at is not None and time.monotonic() >= keepalive_at:
+                self._keepalive()
+            self._reader.settimeout(0)
+            try:
+                while not self._receiving_finished():
+                    if not self._recv_once():
+                        break
+            finally:
+                if not self._sockets_released:
+                    self._reader.settimeout(IDLE_READ_SLICE)
+        finally:
+            self._recv_lock.release()
+
+    def _recv_once(self) -> bool:
+        """One ``recv_into``; feed the parser and handle its events.
+
+        Returns False when nothing was available (timeout / would block).
+        Caller holds the receive lock.
+        """
+        try:
+            received = self._reader.recv_into(self._buffer)
+        except (BlockingIOError, socket.timeout):
+            return False
+        except OSError as exc:
+            self._connection_lost(f"receive failed: {exc}")
+            return False
+        if received == 0:
+            self._connection_lost("the client closed TCP without a close frame")
+            return False
+        self._last_received = time.monotonic()
+        self._ping_sent_at = None
+        with memoryview(self._buffer) as view, view[:received] as chunk:
+            self._parser.feed(chunk)
+        self._handle_events()
+        return True
+
+    def _handle_events(self) -> None:
+        try:
+            for opcode, payload in self._parser:
+                if opcode == _core.OP_TEXT:
+                    self._messages.append(
+                        payload.decode("utf-8") if self._text_as_str else TextMessage(payload)
+                    )
+                elif opcode == _core.OP_BINARY:
+                    self._messages.append(BinaryMessage(payload))
+                elif opcode == _core.OP_PING:
+                    self._send_control(_core.build_frame(_core.OP_PONG, payload))
+                elif opcode == _core.OP_CLOSE:
+                    self._end_after_messages(partial(self._on_close_frame, payload))
+                    return
+                # OP_PONG: any received bytes already proved the client alive.
+        except _core.ProtocolError as error:
+            logger.info(
+                "Closing WebSocket: the client broke the protocol (%d %s)",
+                error.code, error.reason,
+            )
+            self._end_after_messages(partial(self._fail, error.code, error.reason))
+
+    def _on_close_frame(self, payload: bytes) -> None:
+        code, reason = _core.parse_close(payload)
+        self.close_code, self.close_reason = code, reason
+        self._close_received = True
+        if not self._close_sent:
+            # Echo the client's code (RFC 6455 section 5.5.1), then close TCP:
+            # the server closes the TCP connection first (section 7.1.1).
+            reply = _core.build_close(None if code == _core.CLOSE_NO_STATUS else code)
+            self._send_close_frame(reply)
+        self._shut_down_transport()
+
+    # -------------------------------------------------------------- keepalive
+
+    def _next_keepalive_at(self) -> float | None:
+        if self._ping_interval is None or self._state != _OPEN:
+            return None
+        if self._ping_sent_at is not None:
+            return self._ping_sent_at + self._ping_timeout
+        return self._last_received + self._ping_interval
+
+    def _keepalive(self) -> None:
+        """Send a ping after silence, or give up on a client that did not answer."""
+        if self._ping_sent_at is None:
+            self._ping_sent_at = time.monotonic()
+            self._send_control(_core.build_frame(_core.OP_PING, os.urandom(4)))
+        else:
+            logger.info(
+                "Closing WebSocket: no answer to a ping within %s s", self._ping_timeout
+            )
+            self._fail(_core.CLOSE_INTERNAL_ERROR, "keepalive ping timeout", drain=False)
+
+    # ------------------------------------------------------------------- send
+
+    def send(self, message: str | bytes | bytearray | memoryview, binary: bool | None = None) -> None:
+        """Send one message.
+
+        * ``str``: a text message.
+        * ``bytes`` (or another bytes-like object): a text message too, as in
+          the original dwebsocket; the bytes must be UTF-8, else
+          :class:`~dwebsocket_c.exceptions.InvalidTextError` is raised and
+          nothing is sent. Pass ``binary=True`` (or use :meth:`send_bytes`) to
+          send a binary message.
+        * a received :class:`~dwebsocket_c.message.Message`: sent back as the
+          kind it is (text or binary), unless ``binary`` says otherwise.
+
+        Raises :class:`~dwebsocket_c.exceptions.ConnectionClosed` once the
+        connection is closed. Safe to call from several threads at once.
+        """
+        if isinstance(message, str):
+            payload: bytes | bytearray | memoryview = message.encode("utf-8")
+            opcode = _core.OP_BINARY if binary else _core.OP_TEXT
+        elif isinstance(message, (bytes, bytearray, memoryview)):
+            payload = message
+            if binary is None and isinstance(message, Message):
+                binary = message.is_binary
+                if not binary:  # a received TextMessage: UTF-8 already checked
+                    self._send_data(_core.OP_TEXT, payload)
+                    return
+            if binary:
+                opcode = _core.OP_BINARY
+            else:
+                if not _core.validate_utf8(payload):
+                    raise InvalidTextError(
+                        "send() got bytes that are not valid UTF-8, so they cannot be "
+                        "sent as a text message. To send binary data use "
+                        "send(data, binary=True) or send_bytes(data)."
+                    )
+                opcode = _core.OP_TEXT
+        else:
+            raise TypeError(
+                f"send() takes str or bytes, not {type(message).__name__}"
+            )
+        self._send_data(opcode, payload)
+
+    def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
+        """Send ``data`` as a binary message (same as ``send(data, binary=True)``)."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"send_bytes() takes bytes, not {type(data).__name__}")
+        self._send_data(_core.OP_BINARY, data)
+
+    def _send_data(self, opcode: int, payload: bytes | bytearray | memoryview) -> None:
+        length = payload.nbytes if isinstance(payload, memoryview) else len(payload)
+        header = _core.frame_header(opcode, length)
+        with self._send_lock:
+            if self._state != _OPEN:
+                raise ConnectionClosed(self.close_code, self.close_reason)
+            try:
+                if length <= COALESCE_LIMIT:
+                    self._writer.sendall(header + payload)
+                else:
+                    self._writer.sendall(header)
+                    self._writer.sendall(payload)
+            except OSError as exc:  # includes socket.timeout (client not reading)
+                self._mark_transport_down()
+                raise ConnectionClosed(
+                    self.close_code, self.close_reason, f"send failed: {exc}"
+                ) from exc
+        if time.monotonic() >= self._next_send_service:
+            self._next_send_service = time.monotonic() + SEND_SERVICE_INTERVAL
+            self._receive_available()
+
+    def _send_control(self, frame: bytes) -> None:
+        """Send a ping/pong; a failure means the connection is gone."""
+        with self._send_lock:
+            if self._close_sent or self._transport_down:
+                return
+            try:
+                self._writer.sendall(frame)
+            except OSError as exc:
+                self._mark_transport_down()
+                logger.debug("WebSocket control frame not sent: %s", exc)
+
+    def _send_close_frame(self, frame: bytes) -> bool:
+        """Send our close frame once. Returns whether it was written now."""
+        with self._send_lock:
+            if self._close_sent or self._transport_down:
+                return False
+            self._close_sent = True
+            if self._state == _OPEN:
+                self._state = _CLOSING
+            try:
+                self._writer.sendall(frame)
+            except OSError as exc:
+                self._mark_transport_down()
+                logger.debug("WebSocket close frame not sent: %s", exc)
+                return False
+            return True
+
+    # ------------------------------------------------------------------ close
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection: the closing handshake, then TCP.
+
+        Sends a close frame with ``code`` and ``reason``, waits up to
+        ``WEBSOCKET_CLOSE_TIMEOUT`` seconds for the client's close frame, then
+        shuts the TCP connection down. Does nothing if already closed.
+        ``ValueError`` for a code that may not be sent (valid: 1000-1003,
+        1007-1014, 3000-4999) or a reason over 123 UTF-8 bytes.
+        """
+        frame = _core.build_close(code, reason)
+        if self._deferred_end is not None:
+            with self._recv_lock:
+                self._run_deferred_end(force=True)
+        if not self._send_close_frame(frame):
+            if self._transport_down or self._close_received:
+                self._shut_down_transport()
+            return
+        self._await_close_frame()
+        self._shut_down_transport()
+
+    def _await_close_frame(self) -> None:
+        """After our close frame: read until the client's close frame or timeout."""
+        deadline = time.monotonic() + self._close_timeout
+        while not self._receiving_finished():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._recv_lock.acquire(timeout=remaining):
+                return
+            try:
+                if not self._receiving_finished():
+                    self._reader.settimeout(max(deadline - time.monotonic(), 0.001))
+                    self._recv_once()
+            finally:
+                self._recv_lock.release()
+
+    def _fail(self, code: int, reason: str, *, drain: bool = True) -> None:
+        """Fail the connection (RFC 6455 section 7.1.7): close frame, then TCP.
+
+        Caller holds the receive lock. With ``drain``, what the client still
+        sends is read and discarded until it closes (at most
+        ``close_timeout``): closing a socket with unread input makes the
+        kernel send a reset, which can destroy the close frame before the
+        client reads it.
+        """
+        reason_bytes = reason.encode("utf-8")[:123]
+        reason = reason_bytes.decode("utf-8", "ignore")
+        if self._send_close_frame(_core.build_close(code, reason)) and drain:
+            self._drain_input()
+        self._shut_down_transport()
+
+    def _drain_input(self) -> None:
+        """Half-close (FIN after our close frame), then discard input until EOF."""
+        try:
+            self._writer.shutdown(socket.SHUT_WR)
+        except OSError:
+            return
+        deadline = time.monotonic() + self._close_timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            self._reader.settimeout(remaining)
+            try:
+                if self._reader.recv_into(self._buffer) == 0:
+                    return
+            except OSError:  # timeout, reset...
+                return
+
+    def _connection_lost(self, detail: str) -> None:
+        if not self._close_received:
+            logger.debug("WebSocket connection lost: %s", detail)
+        self._shut_down_transport()
+
+    def _mark_transport_down(self) -> None:
+        self._transport_down = True
+        self._state = _CLOSED
+        if not self._close_received and self.close_code is None:
+            self.close_code = _core.CLOSE_ABNORMAL
+
+    def _shut_down_transport(self) -> None:
+        """Shut TCP down (both directions): the client sees EOF, and the
+        server can write nothing more on this connection."""
+        if not self._transport_down:
+            try:
+                self._writer.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already disconnected
+        self._mark_transport_down()
+
+    def _finish(self) -> None:
+        """End of the view: close if still open, shut TCP down, free our sockets.
+
+        Called once by the library after the view returned.
+        """
+        if self._state == _OPEN:
+            try:
+                self.close()
+            except OSError:
+                pass
+        self._shut_down_transport()
+        with self._send_lock:
+            self._sockets_released = True
+            self._writer.close()
+        if self._recv_lock.acquire(timeout=self._close_timeout):
+            try:
+                # Give the shared file description its blocking mode back.
+                self._reader.settimeout(self._server_timeout)
+                self._reader.close()
+            finally:
+                self._recv_lock.release()
+        else:  # another thread is still inside recv(): TCP is down, it returns soon
+            logger.debug("WebSocket reader still busy at the end of the view")

@@ -1,0 +1,17 @@
+"""Endpoints for tests/integration: not part of the tutorial."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("health/", views.health),
+    path("echo/", views.echo),
+    path("close/", views.close),
+    path("raise/", views.raise_),
+    path("require/", views.require),
+    path("user/", views.user),
+    path("info/", views.info),
+    path("send-then-return/", views.send_then_return),
+    path("test-login/", views.test_login),
+]

@@ -1,0 +1,96 @@
+"""Websocket endpoints that tests/integration drives on every server.
+
+Not part of the tutorial: they exist to make the library's behaviour
+observable (close codes, exceptions, the user, the adapter in use).
+"""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth import login as auth_login
+from django.http import Http404, HttpResponse
+
+from dwebsocket_c.decorators import accept_websocket, require_websocket
+
+
+def health(request):
+    """Plain HTTP: the fixtures poll this until the server answers."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@accept_websocket
+def echo(request):
+    """Echo every message (text as text, binary as binary) until the client closes."""
+    if not request.is_websocket():
+        return HttpResponse("websocket echo endpoint", content_type="text/plain")
+    for message in request.websocket:
+        request.websocket.send(message)
+
+
+@accept_websocket
+def close(request):
+    """After the first message, close with ?code= (default 1000) and ?reason=."""
+    if not request.is_websocket():
+        return HttpResponse("websocket close endpoint", content_type="text/plain")
+    code = int(request.GET.get("code", "1000"))
+    reason = request.GET.get("reason", "")
+    request.websocket.wait()
+    request.websocket.close(code, reason)
+
+
+class ViewBoom(RuntimeError):
+    pass
+
+
+@accept_websocket
+def raise_(request):
+    """After the first message, raise: the client must see close code 1011."""
+    if not request.is_websocket():
+        return HttpResponse("websocket raise endpoint", content_type="text/plain")
+    message = request.websocket.wait()
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    raise ViewBoom(f"testapp raise: {message}")
+
+
+@require_websocket
+def require(request):
+    """require_websocket: plain HTTP gets 400; a websocket gets one echo."""
+    message = request.websocket.wait()
+    if message is not None:
+        request.websocket.send(message)
+
+
+@accept_websocket
+def user(request):
+    """Send the user's name, or "anonymous"."""
+    if not request.is_websocket():
+        return HttpResponse("websocket user endpoint", content_type="text/plain")
+    name = request.user.username if request.user.is_authenticated else "anonymous"
+    request.websocket.send(name)
+
+
+@accept_websocket
+def info(request):
+    """Send the class of request.websocket (which adapter the server got)."""
+    if not request.is_websocket():
+        return HttpResponse("websocket info endpoint", content_type="text/plain")
+    ws = request.websocket
+    request.websocket.send(f"{type(ws).__module__}.{type(ws).__qualname__}")
+
+
+@accept_websocket
+def send_then_return(request):
+    """Send one text message and return without closing (like the blog's `path`)."""
+    if not request.is_websocket():
+        return HttpResponse("websocket send-then-return endpoint", content_type="text/plain")
+    request.websocket.send("bye")
+
+
+def test_login(request):
+    """Log in as ?username= (created on demand). Only with EXAMPLE_TEST_LOGIN=1."""
+    if not settings.EXAMPLE_TEST_LOGIN:
+        raise Http404("test login is disabled")
+    username = request.GET["username"]
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return HttpResponse(f"logged in as {username}", content_type="text/plain")
