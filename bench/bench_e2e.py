@@ -19,6 +19,8 @@ round (same round, same row) before taking their median.
     python bench/bench_e2e.py --scale          # also the idle-connection scale test
     python bench/bench_e2e.py --scale-only --scale-conns 1000,5000,10000
     python bench/bench_e2e.py --setup          # (re)create the peers' venvs only
+    python bench/bench_e2e.py --profile ours-gthread [--profile-row 1mx1] [--profile-perf]
+                                               # py-spy (or perf) the server under one row
 
 Contenders (those that cannot start are reported and skipped):
   ours-gthread    example_project /echo/ under gunicorn -k gthread (1 worker, 64 threads)
@@ -452,7 +454,7 @@ def run_scale(args, cs: dict[str, Contender]) -> dict:
                        if "Errno" in ln or "Error" in ln][-1:]
                 print(f"{'':<27} ceiling: {res['pongs_ok']} connections answered a ping"
                       + (f"; server log: {why[0].strip()[:150]}" if why else "")
-                      + (f"; wsload: {res['stderr'][:150]}" if res.get("stderr") else ""), flush=True)
+                      + (f"; wsload: {res['stderr'].splitlines()[0][:150]}" if res.get("stderr") else ""), flush=True)
                 break  # the ceiling is below this step
     return out
 

@@ -54,7 +54,7 @@ def broadcast(message):
         try:
             peer.send(message)  # text stays text, binary stays binary
         except Exception:  # that peer is gone: drop it, carry on with the others
-            log.info("chat: dropping a peer that failed to receive", exc_info=False)
+            log.info("chat: dropping a peer that could not be sent to")
             with _room_lock:
                 _room.discard(peer)
 

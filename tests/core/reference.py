@@ -47,6 +47,7 @@ INVALID_DATA = 1007
 MESSAGE_TOO_BIG = 1009
 
 DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
+MAX_FRAME_LENGTH = (1 << 63) - 1
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
@@ -394,9 +395,12 @@ def decode(
         else:
             length = len7
 
-        # ---- message size, from the header, before any payload
-        if not is_control and max_message_size is not None:
-            if msg_len + length > max_message_size:
+        # ---- message size, from the header, before any payload.  Without a
+        # limit, a message is still capped at 2**63 - 1 bytes, the largest a
+        # frame can declare (fragments cannot add up past it either).
+        if not is_control:
+            limit = MAX_FRAME_LENGTH if max_message_size is None else max_message_size
+            if msg_len + length > limit:
                 return fail(MESSAGE_TOO_BIG, hdr_complete)
 
         # ---- mask key

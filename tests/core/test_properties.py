@@ -199,6 +199,8 @@ def frame_stream(draw, masked: bool, allow_rsv1: bool):
             for i, (a, b) in enumerate(zip(bounds, bounds[1:])):
                 last = i == len(bounds) - 2
                 rsv = (4 if rsv1 and i == 0 else 0) | fault_rsv()
+                if allow_rsv1 and i > 0 and fault(6):
+                    rsv |= 4  # RSV1 on a continuation frame
                 op = opcode if i == 0 else ref.OP_CONTINUATION
                 if fault(40):
                     op = draw(st.integers(0, 15))
@@ -386,6 +388,105 @@ def test_fast_fail_invalid_text_prefix(opcode, payload, fuzz, client_side):
         assert code == expected.error
 
 
+def prelude(in_progress: bool, text: bool, key: bytes | None) -> bytes:
+    """Nothing, or the first fragment of a message (so a message is in progress)."""
+    if not in_progress:
+        return b""
+    if text:  # ends mid-character: the continuation must complete it
+        return ref.encode_frame(ref.OP_TEXT, b"ab\xc3", fin=False, mask_key=key)
+    return ref.encode_frame(ref.OP_BINARY, b"ab\xc3", fin=False, mask_key=key)
+
+
+@MANY
+@given(
+    client_side=st.booleans(),
+    allow_rsv1=st.booleans(),
+    max_size=MAX_SIZES,
+    opcode=st.one_of(st.sampled_from(ref.KNOWN_OPCODES), st.integers(0, 15)),
+    rsv=st.sampled_from([0] * 20 + [1, 2, 3, 4, 5, 6, 7]),
+    fin=st.sampled_from([True, True, False]),
+    mask_ok=st.sampled_from([True, True, True, False]),
+    length=st.one_of(
+        st.integers(0, 130),
+        st.sampled_from([65535, 65536, 2**20, 2**20 + 1, 2**32, 2**62, 2**63 - 1, 2**63,
+                         2**63 + 1, 2**64 - 1]),
+        st.integers(0, 2**64 - 1),
+    ),
+    form=st.sampled_from([None, None, 7, 16, 64]),
+    data=st.data(),
+)
+def test_single_frame_header_rules(client_side, allow_rsv1, max_size, opcode, rsv, fin, mask_ok,
+                                   length, form, data):
+    """One frame with any header, after nothing or after an unfinished message."""
+    masked = (not client_side) == mask_ok
+    if form == 7 and length > 127 or form == 16 and length > 65535:
+        form = None
+    if form is None and length > 65535:
+        form = 64
+    key = data.draw(mask_keys) if masked else None
+    head = ref.encode_header(opcode, length, fin=fin, rsv=rsv, mask_key=key, length_bits=form)
+    body = seeded_bytes(min(length, data.draw(st.integers(0, 140))), data.draw(st.integers(0, 99)))
+    if key is not None:
+        body = ref.apply_mask(body, key)
+    tail = data.draw(st.sampled_from([b"", ref.encode_frame(ref.OP_PONG, b"z",
+                                      mask_key=None if client_side else b"wxyz")]))
+    in_progress = (opcode == 0) == data.draw(st.sampled_from([True, True, True, False]))
+    before = prelude(in_progress, data.draw(st.booleans()),
+                     None if client_side else data.draw(mask_keys))
+    stream = before + head + body
+    if len(body) == length:
+        stream += tail
+    expected = ref_decode(stream, max_size, client_side, allow_rsv1)
+    event(f"error={expected.error}")
+    parser = make_parser(max_size, client_side, allow_rsv1)
+    events, error = run_parser(parser, data.draw(chunkings(stream)), [True])
+    code = None if error is None else error.code
+    assert events == expected.events
+    if expected.error_in_header:
+        assert code in (expected.error, None)
+    else:
+        assert code == expected.error
+
+
+@MEDIUM
+@given(data=st.data(), client_side=st.booleans())
+def test_rsv1_extension_messages(data, client_side):
+    """allow_rsv1=True: RSV1 on a message's first frame is flagged (and its
+    payload, compressed, is not checked as UTF-8); elsewhere it is an error."""
+    masked = not client_side
+    parts = []
+    for _ in range(data.draw(st.integers(1, 4))):
+        op = data.draw(st.sampled_from([ref.OP_TEXT, ref.OP_BINARY, ref.OP_PING]))
+        payload = data.draw(st.one_of(st.binary(max_size=30), utf8ish(max_size=30)))
+        key = (lambda: data.draw(mask_keys)) if masked else (lambda: None)
+        if op == ref.OP_PING:
+            parts.append(ref.encode_frame(op, payload, rsv=data.draw(st.sampled_from([0, 0, 4])),
+                                          mask_key=key()))
+            continue
+        nfrag = data.draw(st.integers(1, 3))
+        cuts = sorted(data.draw(st.lists(st.integers(0, len(payload)), min_size=nfrag - 1,
+                                         max_size=nfrag - 1)))
+        bounds = [0] + cuts + [len(payload)]
+        first_rsv = data.draw(st.sampled_from([0, 4]))
+        for i, (a, b) in enumerate(zip(bounds, bounds[1:])):
+            rsv = first_rsv if i == 0 else data.draw(st.sampled_from([0, 0, 0, 4]))
+            parts.append(ref.encode_frame(op if i == 0 else 0, payload[a:b],
+                                          fin=i == len(bounds) - 2, rsv=rsv, mask_key=key()))
+    stream = b"".join(parts)
+    expected = ref.decode(stream, client_side=client_side, allow_rsv1=True)
+    event(f"error={expected.error}")
+    parser = _core.FrameParser(client_side=client_side, allow_rsv1=True)
+    events, error = run_parser(parser, data.draw(chunkings(stream)), [True])
+    assert events == expected.events
+    assert (None if error is None else error.code) == expected.error
+    # Without the extension, the same stream fails at the first RSV1.
+    no_ext = ref.decode(stream, client_side=client_side)
+    parser = _core.FrameParser(client_side=client_side)
+    events, error = run_parser(parser, [stream], [True])
+    assert events == no_ext.events
+    assert (None if error is None else error.code) == no_ext.error
+
+
 # --------------------------------------------------------------------------
 # Builders: build_frame, frame_header, build_close, parse_close
 # --------------------------------------------------------------------------
@@ -522,6 +623,10 @@ close_codes = st.one_of(
 )
 close_reasons = st.one_of(
     st.text(max_size=130),
+    # Around the 123-byte limit, in ASCII and with 2-4 byte characters.
+    st.builds(lambda n, c: ("x" * n + c)[: n + 1], st.integers(118, 126),
+              st.sampled_from(["", "\u00e9", "\u20ac", "\U0001f600"])),
+    st.integers(120, 126).map(lambda n: b"y" * n),
     st.text(max_size=130).map(lambda s: s.encode("utf-8", "surrogatepass")),
     utf8ish(max_size=30),
 )
@@ -749,12 +854,12 @@ def test_accept_key_rfc_example():
 
 
 @st.composite
-def header_list(draw, token):
-    """A comma-separated header value that may or may not contain ``token``."""
+def header_list(draw, token, force=False):
+    """A comma-separated header value that may (or, forced, must) contain ``token``."""
     others = st.sampled_from(["keep-alive", "close", "h2c", "websocket2", "upgrade-x",
                               "xupgrade", "foo", "", "web socket", "HTTP/2.0"])
     items = draw(st.lists(others, max_size=3))
-    if draw(st.booleans()):
+    if force or draw(st.booleans()):
         variant = draw(st.sampled_from([token, token.upper(), token.title(),
                                         token[0].upper() + token[1:].swapcase()]))
         items.insert(draw(st.integers(0, len(items))), variant)
@@ -767,29 +872,43 @@ def header_list(draw, token):
 
 @st.composite
 def ws_keys(draw):
-    kind = draw(st.integers(0, 5))
-    if kind <= 1:
+    kind = draw(st.integers(0, 6))
+    if kind <= 2:
         return base64.b64encode(draw(st.binary(min_size=16, max_size=16))).decode()
-    if kind == 2:
-        return base64.b64encode(draw(st.binary(max_size=20))).decode()
-    if kind == 3:
-        return base64.b64encode(draw(st.binary(min_size=16, max_size=16))).decode().rstrip("=")
+    if kind == 3:  # base64, but not of 16 bytes
+        n = draw(st.sampled_from([0, 1, 12, 15, 15, 17, 17, 18, 32]))
+        return base64.b64encode(draw(st.binary(min_size=n, max_size=n))).decode()
     if kind == 4:
+        return base64.b64encode(draw(st.binary(min_size=16, max_size=16))).decode().rstrip("=")
+    if kind == 5:
         k = base64.b64encode(draw(st.binary(min_size=16, max_size=16))).decode()
         i = draw(st.integers(0, len(k) - 1))
         return k[:i] + draw(st.sampled_from(list("-_.*=é"))) + k[i + 1 :]
     return draw(st.text(max_size=30))
 
 
+@st.composite
+def handshake_requests(draw):
+    """(method, upgrade, connection, version, key): a valid request with 0-2
+    fields replaced by random (often invalid) values."""
+    fields = draw(st.sets(st.sampled_from(range(5)), max_size=2))
+    valid_key = base64.b64encode(draw(st.binary(min_size=16, max_size=16))).decode()
+    return (
+        draw(st.sampled_from(["POST", "get", "HEAD", "PUT", "", "GET"])) if 0 in fields else "GET",
+        draw(st.one_of(st.none(), header_list("websocket"))) if 1 in fields
+        else draw(header_list("websocket", force=True)),
+        draw(st.one_of(st.none(), header_list("upgrade"))) if 2 in fields
+        else draw(header_list("upgrade", force=True)),
+        draw(st.sampled_from([None, "8", "12", "14", "", "13, 8", "abc", "13"])) if 3 in fields
+        else "13",
+        draw(st.one_of(st.none(), ws_keys())) if 4 in fields else valid_key,
+    )
+
+
 @MANY
-@given(
-    method=st.sampled_from(["GET"] * 6 + ["POST", "get", "HEAD", "PUT", ""]),
-    upgrade=st.one_of(st.none(), header_list("websocket")),
-    connection=st.one_of(st.none(), header_list("upgrade")),
-    version=st.one_of(st.none(), st.sampled_from(["13"] * 6 + ["8", "12", "14", "", "13, 8", "abc"])),
-    key=st.one_of(st.none(), ws_keys()),
-)
-def test_check_request_matches_rules(method, upgrade, connection, version, key):
+@given(request=handshake_requests())
+def test_check_request_matches_rules(request):
+    method, upgrade, connection, version, key = request
     failures, accept = ref.check_request(method, upgrade, connection, version, key)
     allowed = set(failures)
     if key is not None and ref.strict_b64decode(key) is not None and not ref.b64_is_canonical(key):
@@ -806,6 +925,21 @@ def test_check_request_matches_rules(method, upgrade, connection, version, key):
         _core.check_request(method, upgrade, connection, version, key)
     assert exc.value.status in allowed
     assert exc.value.args == (exc.value.status, exc.value.reason)
+
+
+@MEDIUM
+@given(key=ws_keys(), upgrade=header_list("websocket", force=True),
+       connection=header_list("upgrade", force=True))
+def test_check_request_keys(key, upgrade, connection):
+    """Only the key varies: base64 of exactly 16 bytes, strictly padded."""
+    failures, accept = ref.check_request("GET", upgrade, connection, "13", key)
+    canonical = ref.b64_is_canonical(key)
+    if not failures and canonical:
+        assert _core.check_request("GET", upgrade, connection, "13", key) == accept
+    elif failures and canonical or ref.strict_b64decode(key) is None:
+        with pytest.raises(_core.HandshakeError) as exc:
+            _core.check_request("GET", upgrade, connection, "13", key)
+        assert exc.value.status == 400
 
 
 @MEDIUM

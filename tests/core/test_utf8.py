@@ -249,3 +249,15 @@ def test_parser_validates_text_split_across_chunks():
             p.feed(frame[:cut])
             p.feed(frame[cut:])
             assert (p.error is None) == ok, cut
+
+
+def test_parser_ascii_chunk_inside_a_character_is_checked():
+    # "\xe2\x82" then "b": invalid at "b", even if the bytes after it would
+    # complete the character. Fed byte by byte, "b" arrives alone.
+    bad = b"aa\xe2\x82b\xacc"
+    frame = text_frame(bad)
+    p = _core.FrameParser()
+    for i in range(len(frame)):
+        p.feed(frame[i : i + 1])
+    assert p.error is not None and p.error.code == 1007
+    assert list(events(text_frame(b"aa\xe2\x82\xacb"))) == [(_core.OP_TEXT, "aa€b".encode())]

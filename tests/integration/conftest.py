@@ -7,10 +7,16 @@ All servers (from the repository root, with the package installed in the venv)::
     /work/venv311/bin/python -m pytest tests/integration -v
 
 One server only (each test id carries the server name: runserver,
-gunicorn-gthread, gunicorn-gevent, eventlet, uwsgi)::
+gunicorn-gthread, gunicorn-gevent, eventlet, uwsgi, uwsgi-http,
+gevent-pywsgi; ``-k`` matches substrings, so ``-k uwsgi`` runs both uWSGI
+setups)::
 
     python -m pytest tests/integration -k uwsgi
+    python -m pytest tests/integration -k "uwsgi and not uwsgi-http"
     python -m pytest tests/integration -k "gunicorn-gevent and close"
+
+The command line of each server is ``dws_servers.server_command()``; the
+same commands, for a person, are in example_project/README.md.
 
 How it works
 ------------
@@ -25,7 +31,7 @@ tail, if its server is dead before or after it; the servers are stopped at
 the end of the session.
 
 Right after a server answers, an idle websocket is opened to it;
-``test_zz_idle_connection_still_echoes`` (run last for each server) checks
+``test_zz_idle_connection_still_echoes`` (the test_zz_* run last) checks
 that it still echoes after 15 s without traffic, and
 ``test_zz_server_pings_an_idle_client`` that the server pinged a silent
 client after WEBSOCKET_PING_INTERVAL (20 s), and
@@ -51,7 +57,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from dws_servers import IDLE_SECONDS, SERVER_NAMES, ServerProcess, migrate, server_env  # noqa: E402
+from dws_servers import SERVER_NAMES, ServerProcess, migrate, server_env  # noqa: E402
 
 
 def _log_dir() -> Path:
@@ -76,6 +82,14 @@ def pytest_report_header(config):
 def pytest_generate_tests(metafunc):
     if "server" in metafunc.fixturenames:
         metafunc.parametrize("server", SERVER_NAMES, indirect=True, scope="session")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Run the test_zz_* (idle) tests of every server after all the others:
+    their waits, counted from the servers' start, then overlap."""
+    last = [item for item in items if item.name.startswith("test_zz_")]
+    if last:
+        items[:] = [item for item in items if not item.name.startswith("test_zz_")] + last
 
 
 class IdleProbe:

@@ -27,9 +27,10 @@ IDLE_SECONDS = 15.0  # test_zz_idle_connection_still_echoes
 SERVER_PING_INTERVAL = 20.0  # dwebsocket_c's default WEBSOCKET_PING_INTERVAL
 SERVER_PING_TIMEOUT = 20.0  # dwebsocket_c's default WEBSOCKET_PING_TIMEOUT
 
-SERVER_NAMES = ["runserver", "gunicorn-gthread", "gunicorn-gevent", "eventlet", "uwsgi"]
-EXTRA_SERVER_NAMES = os.environ.get("DWS_EXTRA_SERVERS", "").split()  # e.g. "uwsgi-http"
-SERVER_NAMES += [n for n in EXTRA_SERVER_NAMES if n not in SERVER_NAMES]
+# The five of the brief, then two more that dwebsocket_c.servers supports:
+# uWSGI behind its own HTTP router, and gevent's WSGI server without gunicorn.
+SERVER_NAMES = ["runserver", "gunicorn-gthread", "gunicorn-gevent", "eventlet", "uwsgi",
+                "uwsgi-http", "gevent-pywsgi"]
 
 
 def find_tool(name: str) -> str:

@@ -588,9 +588,11 @@ def test_chat_broadcast(server):
 
 
 def test_concurrent_sends_do_not_interleave_frames(server):
-    """Several views send to the same sockets at once (chat): every frame must
-    arrive whole (`websockets` fails the connection on a garbled frame)."""
-    n_clients, n_messages = 4, 30
+    """Several views send to the same sockets at once (chat). Messages are big
+    and the readers start late, so the servers' writes block half-way through
+    frames: without a send lock, frames interleave and `websockets` fails the
+    connection (or the payloads come out garbled)."""
+    n_clients, n_messages, size = 4, 8, 256 * 1024
     clients = []
     try:
         for i in range(n_clients):
@@ -599,28 +601,43 @@ def test_concurrent_sends_do_not_interleave_frames(server):
             for earlier in clients:  # earlier members see the newcomer's ready
                 assert earlier.recv(timeout=5) == f"ready-{i}"
             clients.append(ws)
-        big = "x" * 20000
-        expected = {f"{i}:{j}:{big}" for i in range(n_clients) for j in range(n_messages)}
+
+        def message(i, j):
+            head = f"{i}:{j}:"
+            return head + chr(ord("a") + i) * (size - len(head))
+
+        expected = {message(i, j) for i in range(n_clients) for j in range(n_messages)}
+        errors = []
 
         def sender(i, ws):
-            for j in range(n_messages):
-                ws.send(f"{i}:{j}:{big}")
+            try:
+                for j in range(n_messages):
+                    ws.send(message(i, j))
+            except Exception as exc:
+                errors.append(f"sender {i}: {exc!r}")
 
         received = [[] for _ in clients]
 
         def receiver(k, ws):
-            for _ in range(len(expected)):
-                received[k].append(ws.recv(timeout=20))
+            try:
+                for _ in range(len(expected)):
+                    received[k].append(ws.recv(timeout=30))
+            except Exception as exc:
+                errors.append(f"receiver {k}: {exc!r}")
 
-        threads = [threading.Thread(target=receiver, args=(k, ws)) for k, ws in enumerate(clients)]
-        threads += [threading.Thread(target=sender, args=(i, ws)) for i, ws in enumerate(clients)]
-        for t in threads:
+        senders = [threading.Thread(target=sender, args=(i, ws)) for i, ws in enumerate(clients)]
+        receivers = [threading.Thread(target=receiver, args=(k, ws)) for k, ws in enumerate(clients)]
+        for t in senders:
             t.start()
-        for t in threads:
-            t.join(60)
+        time.sleep(1.0)  # let the buffers fill up
+        for t in receivers:
+            t.start()
+        for t in senders + receivers:
+            t.join(90)
+        assert not errors, errors
         for k in range(n_clients):
-            assert set(received[k]) == expected and len(received[k]) == len(expected), (
-                f"client {k} got {len(received[k])} of {len(expected)} messages")
+            assert len(received[k]) == len(expected), f"client {k} got {len(received[k])} of {len(expected)}"
+            assert set(received[k]) == expected, f"client {k} got garbled messages"
             for i in range(n_clients):  # each sender's messages in order
                 seq = [int(m.split(":")[1]) for m in received[k] if m.startswith(f"{i}:")]
                 assert seq == list(range(n_messages))
