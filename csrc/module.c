@@ -118,6 +118,10 @@ get_mask_key(PyObject *o, uint8_t key[4])
     Py_buffer view;
     if (o == NULL || o == Py_None)
         return 0;
+    if (PyBytes_CheckExact(o) && PyBytes_GET_SIZE(o) == 4) {  /* the usual case */
+        memcpy(key, PyBytes_AS_STRING(o), 4);
+        return 1;
+    }
     if (PyObject_GetBuffer(o, &view, PyBUF_SIMPLE) < 0)
         return -1;
     if (view.len != 4) {
@@ -290,8 +294,13 @@ do_apply_mask(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, int in
     size_t offset = 0;
     uint8_t *dst;
 
-    if (bind_args(fname, args, nargs, kwnames, names, 3, 3, 2, a) < 0)
+    if (nargs == 2 && kwnames == NULL) {  /* fast path: (data, key) */
+        a[0] = args[0];
+        a[1] = args[1];
+        a[2] = NULL;
+    } else if (bind_args(fname, args, nargs, kwnames, names, 3, 3, 2, a) < 0) {
         return NULL;
+    }
     if (a[2] != NULL) {
         /* offset % 4, for any int: reducing mod 2**64 keeps the residue. */
         PyObject *idx = PyNumber_Index(a[2]);
@@ -308,6 +317,17 @@ do_apply_mask(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, int in
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_TypeError, "mask_key must be a 4-byte bytes-like object");
         return NULL;
+    }
+    if (!inplace && PyBytes_CheckExact(a[0])
+            && PyBytes_GET_SIZE(a[0]) <= MASK_NOGIL_THRESHOLD) {
+        /* Fast path for small bytes: no buffer export (immutable, and the
+           GIL stays held). */
+        Py_ssize_t n = PyBytes_GET_SIZE(a[0]);
+        result = PyBytes_FromStringAndSize(NULL, n);
+        if (result != NULL)
+            ws_mask((uint8_t *)PyBytes_AS_STRING(result),
+                    (const uint8_t *)PyBytes_AS_STRING(a[0]), (size_t)n, key, offset);
+        return result;
     }
     if (PyObject_GetBuffer(a[0], &data, inplace ? PyBUF_WRITABLE : PyBUF_SIMPLE) < 0)
         return NULL;
