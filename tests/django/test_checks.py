@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from conftest import HERE
+from django_servers import HERE
 
 
 def run_check(tmp_path, extra_settings):

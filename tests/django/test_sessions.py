@@ -6,7 +6,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
 from websockets.sync.client import connect
 
-from conftest import wsgi_server
+from django_servers import wsgi_server
 from wsclient import raw_handshake, read_until_eof
 
 FAST_KEEPALIVE = {"WSPROJECT_PING": "1", "WSPROJECT_PING_TIMEOUT": "1"}
@@ -81,7 +81,7 @@ def test_plain_wsgiref_server_is_refused_with_501(tmp_path):
     import subprocess
     import sys
 
-    from conftest import HERE, free_port
+    from django_servers import HERE, free_port
 
     port = free_port()
     process = subprocess.Popen(
