@@ -7,7 +7,7 @@ Nothing in this module touches a socket.
 from collections.abc import Iterator, Sequence
 from typing import Final
 
-from typing_extensions import Buffer
+from typing_extensions import Buffer, disjoint_base
 
 # Opcodes (RFC 6455 section 5.2).
 OP_CONTINUATION: Final[int]  # 0x0
@@ -60,6 +60,7 @@ class HandshakeError(WebSocketError):
     reason: str
     def __init__(self, status: int, reason: str) -> None: ...
 
+@disjoint_base
 class FrameParser:
     """Incremental RFC 6455 frame parser.
 
@@ -109,7 +110,7 @@ class FrameParser:
         client_side: bool = False,
         allow_rsv1: bool = False,
     ) -> None: ...
-    def feed(self, data: Buffer) -> None: ...
+    def feed(self, data: Buffer, /) -> None: ...
     def __iter__(self) -> Iterator[tuple[int, bytes]]: ...
     def __next__(self) -> tuple[int, bytes]: ...
     @property
@@ -124,7 +125,7 @@ class FrameParser:
     @property
     def max_message_size(self) -> int | None: ...
 
-def parse_close(payload: Buffer) -> tuple[int, str]:
+def parse_close(payload: Buffer, /) -> tuple[int, str]:
     """Validate a close frame's payload and return ``(code, reason)``.
 
     An empty payload gives ``(1005, '')``. Raises ``ProtocolError`` (1002 for
@@ -183,22 +184,23 @@ def apply_mask(data: Buffer, mask_key: Buffer, offset: int = 0) -> bytes:
 def apply_mask_inplace(data: Buffer, mask_key: Buffer, offset: int = 0) -> None:
     """The same, in place, on a writable buffer (bytearray, memoryview...)."""
 
-def validate_utf8(data: Buffer) -> bool:
+def validate_utf8(data: Buffer, /) -> bool:
     """True when ``data`` is well-formed UTF-8 (RFC 3629: no overlongs, no
     surrogates, nothing above U+10FFFF)."""
 
+@disjoint_base
 class Utf8Validator:
     """Incremental UTF-8 validation across chunks."""
 
     def __init__(self) -> None: ...
-    def feed(self, data: Buffer) -> bool:
+    def feed(self, data: Buffer, /) -> bool:
         """False as soon as the bytes so far cannot start valid UTF-8; stays
         False until ``reset()``. A character split across chunks is fine."""
     def finish(self) -> bool:
         """True when everything fed is valid and no character is cut off."""
     def reset(self) -> None: ...
 
-def accept_key(key: str | bytes) -> str:
+def accept_key(key: str | bytes, /) -> str:
     """``Sec-WebSocket-Accept`` for a ``Sec-WebSocket-Key``: base64(SHA-1(key +
     the RFC's GUID)). No validation of ``key`` (see ``check_request``)."""
 
@@ -234,11 +236,11 @@ def build_response(
     """The exact bytes of the 101 response, ending with the blank line.
     ``ValueError`` if a header name or value contains CR, LF or NUL."""
 
-def sha1(data: Buffer) -> bytes:
+def sha1(data: Buffer, /) -> bytes:
     """SHA-1 digest (20 bytes), implemented in C; exposed for tests."""
 
-def base64_encode(data: Buffer) -> bytes:
+def base64_encode(data: Buffer, /) -> bytes:
     """Standard base64 with padding, implemented in C; exposed for tests."""
 
-def base64_decode(data: str | bytes) -> bytes:
+def base64_decode(data: str | bytes, /) -> bytes:
     """Strict standard base64 (padding required); ``ValueError`` if invalid."""

@@ -61,6 +61,16 @@ def live_server(request, browser_log_dir):
             pytest.fail(f"{server.name} died during the browser tests\n{server.log_tail()}", pytrace=False)
 
 
+#: Set by scripts/sanitize-tests for the Python processes; the browser is
+#: not built with ASan and aborts if libasan is preloaded into it.
+SANITIZER_VARIABLES = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "PYTHONMALLOC")
+
+
+def browser_environment():
+    """The environment for chromedriver and Chromium: ours, minus the sanitizer's."""
+    return {k: v for k, v in os.environ.items() if k not in SANITIZER_VARIABLES}
+
+
 @pytest.fixture
 def new_browser():
     """A factory of independent headless Chromium sessions, all quit at the end."""
@@ -80,7 +90,9 @@ def new_browser():
         user_dir = tempfile.mkdtemp(prefix="dws-chromium-")
         options.add_argument(f"--user-data-dir={user_dir}")
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console, for failures
-        driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+        driver = webdriver.Chrome(
+            service=Service(executable_path=chromedriver, env=browser_environment()), options=options
+        )
         driver.set_page_load_timeout(30)
         drivers.append((driver, user_dir))
         return driver
