@@ -55,9 +55,9 @@ LOGS = BUILD / "logs"
 WSLOAD = BUILD / "wsload"
 EXAMPLE = ROOT / "example_project"
 PEERS = BENCH / "peers"
-DEV_PY = Path(os.environ.get("DWEBSOCKET_BENCH_PYTHON", "/work/venv311/bin/python"))
-if not DEV_PY.exists():
-    DEV_PY = Path(sys.executable)
+# The Python (a venv with dwebsocket_c and the servers) that serves "ours":
+# the one running this script unless told otherwise.
+DEV_PY = Path(os.environ.get("DWEBSOCKET_BENCH_PYTHON", sys.executable))
 DEV_BIN = DEV_PY.parent
 VENV_DWS = BUILD / "venv-dwebsocket"
 VENV_CH = BUILD / "venv-channels"
@@ -100,7 +100,7 @@ def setup_venvs(force: bool = False) -> dict[str, str]:
         marker = venv / ".bench-ok"
         if marker.exists() and not force:
             continue
-        print(f"[setup] creating {venv.relative_to(ROOT)}: {' '.join(reqs)}", flush=True)
+        print(f"[setup] creating {venv}: {' '.join(reqs)}", flush=True)
         try:
             if venv.exists():
                 shutil.rmtree(venv)
