@@ -31,7 +31,11 @@ Setting                            Default      Meaning
 ``WEBSOCKET_CLOSE_TIMEOUT``        ``10``       Seconds to wait for the client's close frame
                                                 after sending ours (closing handshake).
 ``WEBSOCKET_HANDSHAKE_TIMEOUT``    ``10``       Seconds allowed for writing the ``101``
-                                                response on the socket.
+                                                response on the socket; under this
+                                                app's ``runserver``, also the longest
+                                                silence while a client sends its request
+                                                line and headers (then the connection is
+                                                closed, freeing its thread).
 ``WEBSOCKET_SEND_TIMEOUT``         ``30``       Seconds one frame may take to be written
                                                 when the client does not read; after that
                                                 the connection is dropped.

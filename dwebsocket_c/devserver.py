@@ -15,6 +15,11 @@ private attributes:
   from then on the handler's output stream discards what ``wsgiref`` writes,
   and the keep-alive loop ends after this request. The access log still
   shows the request, with status ``101``.
+  It also bounds how long a client may take to send its request line and
+  headers: ``WEBSOCKET_HANDSHAKE_TIMEOUT`` seconds (10 by default) without
+  a byte arriving, and the connection is closed, so that a handshake that
+  never completes (or an idle keep-alive connection) does not keep a
+  thread forever. The request body and the view are not affected.
 * :class:`WebSocketWSGIServer` is a ``server_cls`` for
   :func:`django.core.servers.basehttp.run` (Django adds threading to it)
   that uses such a handler; the app's ``runserver`` command
@@ -31,10 +36,14 @@ from __future__ import annotations
 
 import io
 import logging
+import socket
 import socketserver
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIServer
+
+from .conf import get_settings
 
 logger = logging.getLogger("dwebsocket_c")
 
@@ -76,12 +85,46 @@ class _DetachableWriter(io.BufferedIOBase):
         return self._stream.fileno()
 
 
+def _request_header_timeout() -> float:
+    """``WEBSOCKET_HANDSHAKE_TIMEOUT``, or its default if it is invalid (the
+    system check reports that)."""
+    try:
+        return get_settings().handshake_timeout
+    except ImproperlyConfigured:
+        return 10
+
+
 class WebSocketRequestHandlerMixin:
     """Mixin for Django's ``WSGIRequestHandler``; see the module docstring."""
 
     def setup(self) -> None:
         super().setup()  # type: ignore[misc]
         self.wfile = _DetachableWriter(self.wfile)
+
+    def handle_one_request(self) -> None:
+        """Read the request line and headers with a timeout; see the module
+        docstring. Without it, a client that connects and stalls keeps a
+        thread of runserver forever."""
+        timeout = _request_header_timeout()
+        self.connection.settimeout(timeout)  # type: ignore[attr-defined]
+        try:
+            super().handle_one_request()  # type: ignore[misc]
+        except socket.timeout:
+            # Only the request line and headers are read under the timeout
+            # (parse_request() lifts it): no request is running.
+            self.close_connection = True
+            logger.debug(
+                "runserver: closing a connection that sent no complete request "
+                "headers within %s s (WEBSOCKET_HANDSHAKE_TIMEOUT)", timeout,
+            )
+
+    def parse_request(self) -> bool:
+        """The headers are read: back to the server's own (blocking) timeout
+        for the body, the view, and a WebSocket."""
+        try:
+            return super().parse_request()  # type: ignore[misc]
+        finally:
+            self.connection.settimeout(self.timeout)  # type: ignore[attr-defined]
 
     def get_environ(self) -> dict[str, Any]:
         environ = super().get_environ()  # type: ignore[misc]

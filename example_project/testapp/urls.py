@@ -14,4 +14,6 @@ urlpatterns = [
     path("info/", views.info),
     path("send-then-return/", views.send_then_return),
     path("test-login/", views.test_login),
+    # tests/robustness
+    path("stream/", views.stream),
 ]

@@ -4,12 +4,18 @@ Not part of the tutorial: they exist to make the library's behaviour
 observable (close codes, exceptions, the user, the adapter in use).
 """
 
+import logging
+import time
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
 from django.http import Http404, HttpResponse
 
 from dwebsocket_c.decorators import accept_websocket, require_websocket
+from dwebsocket_c.exceptions import ConnectionClosed
+
+logger = logging.getLogger("testapp")
 
 
 def health(request):
@@ -94,3 +100,28 @@ def test_login(request):
     user, _ = get_user_model().objects.get_or_create(username=username)
     auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     return HttpResponse(f"logged in as {username}", content_type="text/plain")
+
+
+@accept_websocket
+def stream(request):
+    """tests/robustness: push ?size= byte binary messages (default 65536) as
+    fast as send() returns, without reading, until send() raises
+    ConnectionClosed; then log how much went out and how long the last
+    send() blocked (the test reads it from the server's log)."""
+    if not request.is_websocket():
+        return HttpResponse("websocket stream endpoint", content_type="text/plain")
+    chunk = b"s" * int(request.GET.get("size", "65536"))
+    tag = request.GET.get("tag", "")
+    sent = 0
+    started = time.monotonic()
+    while True:
+        before = time.monotonic()
+        try:
+            request.websocket.send_bytes(chunk)
+        except ConnectionClosed as closed:
+            now = time.monotonic()
+            logger.warning(
+                "stream %s: ConnectionClosed after %d bytes in %.2f s; the last send() "
+                "blocked %.2f s (%s)", tag, sent, now - started, now - before, closed)
+            return
+        sent += len(chunk)
