@@ -26,6 +26,7 @@ never writes.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -88,8 +89,13 @@ def run_websocket_view(
         adapter.send_handshake(sock, handshake.response, settings.handshake_timeout)
     except OSError as error:
         logger.info("WebSocket handshake not sent, the client is gone: %s", error)
+        # The server's own socket: shut down (a partial 101 must not be
+        # followed by the server's response), never closed here.
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         sock.settimeout(server_timeout)
-        sock.close()
         adapter.release()
         return WebSocketSessionEnded()
 
@@ -104,6 +110,7 @@ def run_websocket_view(
         subprotocol=handshake.subprotocol,
         lock_factory=adapter.make_lock(),
         server_timeout=server_timeout,
+        make_timeout=adapter.make_timeout(sock),
     )
     request.websocket = websocket
     try:

@@ -51,11 +51,14 @@ close frame, 1006 when TCP ended without one, ``None`` while open.
 
 Sockets
 -------
-The connection owns two duplicates (``dup()``) of the server's socket, one
-for reading and one for writing, so each direction has its own timeout and a
-reader switching to a zero timeout can never make a concurrent write fail
-half-way. Both are of the server's own socket type, so gevent and eventlet
-stay cooperative. The server's socket object itself is never closed.
+The connection uses the server's own socket object (one file descriptor per
+connection) and never closes it: at the end it shuts TCP down, gives the
+socket its timeout (blocking mode) back, and the server closes it. Reads and
+writes keep separate timeouts without ``settimeout()`` (see
+:mod:`dwebsocket_c._transport`): ``SO_RCVTIMEO``/``SO_SNDTIMEO`` on an OS
+socket, a ``gevent.Timeout``/``eventlet.Timeout`` per blocking operation on
+a green one. So a reader waking up for keepalive, or looking without
+blocking, can never make a concurrent write fail half-way through a frame.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ from functools import partial
 from typing import Any
 
 from . import _core
+from ._transport import make_transport
 from .exceptions import ConnectionClosed, InvalidTextError
 from .message import BinaryMessage, Message, TextMessage
 
@@ -79,17 +83,22 @@ logger = logging.getLogger("dwebsocket_c")
 #: How often, at most, ``send()`` looks (without blocking) at incoming data.
 SEND_SERVICE_INTERVAL = 1.0
 
-#: Size of the receive buffer reused for every ``recv_into``.
-RECEIVE_BUFFER_SIZE = 65536
-
 #: Timeout used for a blocking read when nothing else bounds it (the loop
-#: simply reads again): the reader socket never gets ``None`` (blocking mode).
+#: simply reads again). The receive buffer is one per OS thread, shared by
+#: connections: see :mod:`dwebsocket_c._transport`.
 IDLE_READ_SLICE = 3600.0
 
 #: How long the end of the connection (the client's close frame, or a
 #: protocol error) waits for a view that does not read the messages that came
 #: before it, once ``send()`` looks at the connection again.
 DEFERRED_END_GRACE = 1.0
+
+#: ``send()``, ``read()``, ``count_messages()`` and ``has_messages()`` read
+#: from the socket only while the messages waiting for the view hold fewer
+#: bytes than this (or than ``max_message_size``, if bigger): a client that
+#: floods a view that only sends is then held back by TCP instead of filling
+#: the server's memory.
+RECEIVE_QUEUE_LIMIT = 1048576
 
 #: Payloads up to this size are copied after their header and written with
 #: one ``sendall``; bigger ones are written as header, then payload.
@@ -117,18 +126,19 @@ class WebSocket:
         subprotocol: str | None = None,
         lock_factory: Callable[[], Any] = threading.Lock,
         server_timeout: float | None = None,
+        make_timeout: Callable[[float, BaseException], Any] | None = None,
     ) -> None:
-        # The server's timeout (its blocking mode), restored before closing.
+        # The server's timeout (its blocking mode), restored at the end.
         self._server_timeout = server_timeout
-        # Two duplicates of the server's socket: see "Sockets" above.
-        self._reader = sock
-        self._writer = sock.dup()
-        self._writer.settimeout(send_timeout)
-        self._reader.settimeout(IDLE_READ_SLICE)
+        # The server's own socket: see "Sockets" above. ``make_timeout``
+        # (gevent/eventlet only) builds the per-operation timeouts.
+        self._transport = make_transport(sock, send_timeout, make_timeout)
 
         self._parser = _core.FrameParser(max_message_size=max_message_size)
-        self._buffer = bytearray(RECEIVE_BUFFER_SIZE)
         self._messages: deque[Message | str] = deque()
+        self._message_sizes: deque[int] = deque()  # payload bytes of each
+        self._queued_bytes = 0  # their sum
+        self._queue_limit = max(max_message_size or 0, RECEIVE_QUEUE_LIMIT)
 
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
@@ -144,6 +154,7 @@ class WebSocket:
         self._close_sent = False
         self._close_received = False
         self._transport_down = False  # TCP shut down (by us or by the peer)
+        self._shutdown_called = False  # shutdown(SHUT_RDWR) done on our socket
         # The client's close, or a protocol error, that arrived behind
         # messages the view has not read yet: run once they are read.
         self._deferred_end: Callable[[], None] | None = None
@@ -186,7 +197,7 @@ class WebSocket:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             if self._messages:
-                return self._messages.popleft()
+                return self._pop_message()
             if self._deferred_end is not None:
                 with self._recv_lock:
                     self._run_deferred_end(force=True)
@@ -215,7 +226,7 @@ class WebSocket:
         """
         self._receive_available()
         if self._messages:
-            return self._messages.popleft()
+            return self._pop_message()
         if self._deferred_end is not None and self._recv_lock.acquire(blocking=False):
             try:
                 self._run_deferred_end(force=True)
@@ -239,6 +250,10 @@ class WebSocket:
             if message is None:
                 return
             yield message
+
+    def _pop_message(self) -> Message | str:
+        self._queued_bytes -= self._message_sizes.popleft()
+        return self._messages.popleft()
 
     def _receiving_finished(self) -> bool:
         return self._close_received or self._transport_down or self._deferred_end is not None
@@ -273,9 +288,15 @@ class WebSocket:
         if keepalive_at is not None and now >= keepalive_at:
             self._keepalive()
             return
-        wake_at = min(t for t in (deadline, keepalive_at, now + IDLE_READ_SLICE) if t is not None)
-        self._reader.settimeout(max(wake_at - now, 0.001))
-        self._recv_once()
+        if deadline is not None and (keepalive_at is None or deadline <= keepalive_at):
+            # The caller's own timeout: exactly the time left.
+            self._recv_once(max(deadline - now, 0.001))
+        else:
+            # Only keepalive (or nothing) bounds the read: the read timeout
+            # already set is kept if close enough, so that an echo loop
+            # never changes it (waking a little early or late is harmless).
+            timeout = IDLE_READ_SLICE if keepalive_at is None else max(keepalive_at - now, 0.001)
+            self._recv_once(timeout, exact=False)
 
     def _receive_available(self) -> None:
         """Process whatever has already arrived, without blocking.
@@ -289,52 +310,66 @@ class WebSocket:
             self._run_deferred_end(force=False)
             if self._receiving_finished():
                 return
+            if self._queued_bytes >= self._queue_limit:
+                # The view does not read: leave the rest in the kernel (TCP
+                # holds the client back). The client is evidently alive.
+                return
             keepalive_at = self._next_keepalive_at()
             if keepalive_at is not None and time.monotonic() >= keepalive_at:
                 self._keepalive()
-            self._reader.settimeout(0)
-            try:
-                while not self._receiving_finished():
-                    if not self._recv_once():
-                        break
-            finally:
-                if not self._sockets_released:
-                    self._reader.settimeout(IDLE_READ_SLICE)
+            if self._sockets_released:
+                return
+            while not self._receiving_finished() and self._queued_bytes < self._queue_limit:
+                if not self._recv_once(None):
+                    break
         finally:
             self._recv_lock.release()
 
-    def _recv_once(self) -> bool:
-        """One ``recv_into``; feed the parser and handle its events.
+    def _recv_once(self, timeout: float | None, *, exact: bool = True) -> bool:
+        """One read: feed the parser and handle its events.
 
-        Returns False when nothing was available (timeout / would block).
+        ``timeout``: seconds to wait at most (None: do not wait; ``exact``:
+        see :meth:`~dwebsocket_c._transport.NativeTransport.recv`). Returns
+        False when nothing was available (timeout / would block).
         Caller holds the receive lock.
         """
         try:
-            received = self._reader.recv_into(self._buffer)
-        except (BlockingIOError, socket.timeout):
-            return False
+            if timeout is None:
+                chunk = self._transport.recv_nowait()
+            else:
+                chunk = self._transport.recv(timeout, exact=exact)
         except OSError as exc:
             self._connection_lost(f"receive failed: {exc}")
             return False
-        if received == 0:
+        if chunk is None:
+            return False
+        if not chunk:
             self._connection_lost("the client closed TCP without a close frame")
             return False
         self._last_received = time.monotonic()
         self._ping_sent_at = None
-        with memoryview(self._buffer) as view, view[:received] as chunk:
-            self._parser.feed(chunk)
+        # Copied by the parser at once: the buffer is the thread's, shared.
+        self._parser.feed(chunk)
+        chunk.release()
         self._handle_events()
         return True
 
     def _handle_events(self) -> None:
         try:
             for opcode, payload in self._parser:
-                if opcode == _core.OP_TEXT:
+                if opcode == _core.OP_TEXT or opcode == _core.OP_BINARY:
+                    if self._close_sent:
+                        # We are closing (the view called close(), or the
+                        # connection failed): nobody will read this; a client
+                        # that keeps sending must not fill the memory.
+                        continue
+                    self._queued_bytes += len(payload)
+                    self._message_sizes.append(len(payload))
                     self._messages.append(
-                        payload.decode("utf-8") if self._text_as_str else TextMessage(payload)
+                        BinaryMessage(payload) if opcode == _core.OP_BINARY
+                        else payload.decode("utf-8") if self._text_as_str
+                        else TextMessage(payload)
                     )
-                elif opcode == _core.OP_BINARY:
-                    self._messages.append(BinaryMessage(payload))
                 elif opcode == _core.OP_PING:
                     self._send_control(_core.build_frame(_core.OP_PONG, payload))
                 elif opcode == _core.OP_CLOSE:
@@ -436,10 +471,10 @@ class WebSocket:
                 raise ConnectionClosed(self.close_code, self.close_reason)
             try:
                 if length <= COALESCE_LIMIT:
-                    self._writer.sendall(header + payload)
+                    self._transport.sendall(header + payload)
                 else:
-                    self._writer.sendall(header)
-                    self._writer.sendall(payload)
+                    self._transport.sendall(header)
+                    self._transport.sendall(payload)
             except OSError as exc:  # includes socket.timeout (client not reading)
                 self._mark_transport_down()
                 raise ConnectionClosed(
@@ -455,7 +490,7 @@ class WebSocket:
             if self._close_sent or self._transport_down:
                 return
             try:
-                self._writer.sendall(frame)
+                self._transport.sendall(frame)
             except OSError as exc:
                 self._mark_transport_down()
                 logger.debug("WebSocket control frame not sent: %s", exc)
@@ -469,7 +504,7 @@ class WebSocket:
             if self._state == _OPEN:
                 self._state = _CLOSING
             try:
-                self._writer.sendall(frame)
+                self._transport.sendall(frame)
             except OSError as exc:
                 self._mark_transport_down()
                 logger.debug("WebSocket close frame not sent: %s", exc)
@@ -507,8 +542,7 @@ class WebSocket:
                 return
             try:
                 if not self._receiving_finished():
-                    self._reader.settimeout(max(deadline - time.monotonic(), 0.001))
-                    self._recv_once()
+                    self._recv_once(max(deadline - time.monotonic(), 0.001))
             finally:
                 self._recv_lock.release()
 
@@ -530,17 +564,18 @@ class WebSocket:
     def _drain_input(self) -> None:
         """Half-close (FIN after our close frame), then discard input until EOF."""
         try:
-            self._writer.shutdown(socket.SHUT_WR)
+            self._transport.shutdown(socket.SHUT_WR)
         except OSError:
             return
         deadline = time.monotonic() + self._close_timeout
         while (remaining := deadline - time.monotonic()) > 0:
-            self._reader.settimeout(remaining)
             try:
-                if self._reader.recv_into(self._buffer) == 0:
-                    return
-            except OSError:  # timeout, reset...
+                chunk = self._transport.recv(remaining)
+            except OSError:  # reset...
                 return
+            if not chunk:  # EOF, or timeout (None)
+                return
+            chunk.release()
 
     def _connection_lost(self, detail: str) -> None:
         if not self._close_received:
@@ -555,16 +590,25 @@ class WebSocket:
 
     def _shut_down_transport(self) -> None:
         """Shut TCP down (both directions): the client sees EOF, and the
-        server can write nothing more on this connection."""
-        if not self._transport_down:
+        server can write nothing more on this connection.
+
+        Done even when the transport is already known to be down: after a
+        send that failed (a client that stopped reading: send timeout) the
+        socket is still connected, and without the shutdown the server's
+        own write after the view (gevent.pywsgi's response headers) would
+        block on the full send buffer for as long as the client lives.
+        """
+        if not self._shutdown_called:
+            self._shutdown_called = True
             try:
-                self._writer.shutdown(socket.SHUT_RDWR)
+                self._transport.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass  # already disconnected
         self._mark_transport_down()
 
     def _finish(self) -> None:
-        """End of the view: close if still open, shut TCP down, free our sockets.
+        """End of the view: close if still open, shut TCP down, and give the
+        socket back to the server as it was (its timeout; it closes it).
 
         Called once by the library after the view returned.
         """
@@ -576,13 +620,11 @@ class WebSocket:
         self._shut_down_transport()
         with self._send_lock:
             self._sockets_released = True
-            self._writer.close()
         if self._recv_lock.acquire(timeout=self._close_timeout):
             try:
-                # Give the shared file description its blocking mode back.
-                self._reader.settimeout(self._server_timeout)
-                self._reader.close()
+                self._transport.release(self._server_timeout)
             finally:
                 self._recv_lock.release()
         else:  # another thread is still inside recv(): TCP is down, it returns soon
             logger.debug("WebSocket reader still busy at the end of the view")
+            self._transport.release(self._server_timeout)

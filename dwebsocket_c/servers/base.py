@@ -8,14 +8,19 @@ closed. Each server needs its own trick for both; an adapter (one module per
 server in this package) packages them behind :class:`ServerAdapter`:
 
 ``take_socket()``
-    a socket object the WebSocket owns: a ``dup()`` of the server's own
-    socket (so it is of the server's socket type, and gevent/eventlet stay
-    cooperative) — never the server's object itself, which only the server
-    closes. Its timeout reflects the server's blocking mode, so the
-    WebSocket can restore that mode before closing its duplicate.
+    the connection's socket: the server's own socket object (one file
+    descriptor per connection; gevent's or eventlet's cooperative socket
+    under those servers). The WebSocket never closes it: it shuts TCP down
+    and gives the socket its timeout (blocking mode) back, and the server
+    closes it as usual. (uWSGI's adapter hands over a socket of its own
+    and closes it in ``release()``.)
 ``make_lock()``
     a lock that suits the server's concurrency model (a real thread lock,
     or a green one under eventlet/gevent).
+``make_timeout(sock)``
+    ``None`` for an OS socket; for gevent's or eventlet's socket, that
+    library's ``Timeout`` class (``Timeout(seconds, exception)``, a context
+    manager), which bounds each blocking read or write on its own.
 ``send_handshake(sock, response, timeout)``
     write the ``101`` bytes built by the C core.
 ``release()``
@@ -36,6 +41,21 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 
+def green_timeout_class(sock: Any) -> Callable[[float, BaseException], Any] | None:
+    """``gevent.Timeout`` or ``eventlet.Timeout`` for those libraries'
+    sockets, None for anything else (an OS socket)."""
+    library = type(sock).__module__.partition(".")[0]
+    if library == "gevent":
+        from gevent import Timeout
+
+        return Timeout
+    if library == "eventlet":
+        from eventlet.timeout import Timeout as EventletTimeout
+
+        return EventletTimeout
+    return None
+
+
 class ServerAdapter:
     """Base class: one WSGI server's way of handing over a connection."""
 
@@ -51,11 +71,16 @@ class ServerAdapter:
         raise NotImplementedError
 
     def take_socket(self) -> socket.socket:
-        """A socket the WebSocket owns and may close (see module docstring)."""
+        """The connection's socket (see module docstring)."""
         raise NotImplementedError
 
     def make_lock(self) -> Callable[[], Any]:
         return threading.Lock
+
+    def make_timeout(self, sock: Any) -> Callable[[float, BaseException], Any] | None:
+        """See the module docstring; found from the socket's type, so that
+        gunicorn's gthread and gevent workers share one adapter."""
+        return green_timeout_class(sock)
 
     def send_handshake(self, sock: socket.socket, response: bytes, timeout: float) -> None:
         """Write the ``101 Switching Protocols`` response on the socket."""

@@ -1,7 +1,7 @@
 """eventlet's own WSGI server (``eventlet.wsgi.server``; checked against 0.41).
 
 The socket: ``environ["eventlet.input"].get_socket()``, a ``GreenSocket``
-(its ``dup()`` is green too). Locks are eventlet semaphores, so a greenthread
+(the server's own object: the library never closes it). Locks are eventlet semaphores, so a greenthread
 waiting to send yields to the others instead of blocking the hub.
 
 After the view, ``eventlet.wsgi.WSGI_LOCAL.already_handled = True`` makes
@@ -29,7 +29,7 @@ class EventletAdapter(ServerAdapter):
         return hasattr(environ.get("eventlet.input"), "get_socket")
 
     def take_socket(self) -> socket.socket:
-        return self.environ["eventlet.input"].get_socket().dup()
+        return self.environ["eventlet.input"].get_socket()
 
     def make_lock(self) -> Callable[[], Any]:
         from eventlet.semaphore import Semaphore

@@ -45,7 +45,7 @@ class GeventAdapter(ServerAdapter):
             )
 
     def take_socket(self) -> socket.socket:
-        return _reader_socket(self.environ).dup()
+        return _reader_socket(self.environ)
 
     def make_lock(self) -> Callable[[], Any]:
         from gevent.lock import Semaphore

@@ -15,8 +15,9 @@ The ``sync`` worker is refused: it serves one connection at a time and its
 WebSocket. Use ``-k gthread --threads N`` (one thread per open WebSocket) or
 ``-k gevent``.
 
-A TLS socket (gunicorn started with ``--certfile``) is refused too: it
-cannot be duplicated; terminate TLS in a reverse proxy instead.
+A TLS socket (gunicorn started with ``--certfile``) is refused too: the
+library writes frames on the raw socket; terminate TLS in a reverse proxy
+instead.
 """
 
 from __future__ import annotations
@@ -54,4 +55,4 @@ class GunicornAdapter(ServerAdapter):
             )
 
     def take_socket(self) -> socket.socket:
-        return self.environ["gunicorn.socket"].dup()
+        return self.environ["gunicorn.socket"]

@@ -27,4 +27,4 @@ class RunserverAdapter(ServerAdapter):
 
     def take_socket(self) -> socket.socket:
         self.environ[DETACH_ENVIRON_KEY]()
-        return self.environ[SOCKET_ENVIRON_KEY].dup()
+        return self.environ[SOCKET_ENVIRON_KEY]

@@ -5,7 +5,9 @@ over completely:
 
 1. it duplicates the fd (``os.dup``) into a socket object of its own, which
    carries the whole session: the C core's ``101`` bytes and every frame
-   (uWSGI's websocket API, which does its own framing, is not used);
+   (uWSGI's websocket API, which does its own framing, is not used), and
+   which the adapter closes in ``release()`` (the WebSocket never closes
+   the socket it is given);
 2. it then points uWSGI's fd *number* at ``/dev/null`` (``os.dup2``). uWSGI
    keeps a valid fd that it closes itself as usual, so nothing it writes
    after the view — the response headers of the (ignored) Django response —
@@ -68,4 +70,13 @@ class UwsgiAdapter(ServerAdapter):
             os.dup2(devnull, fd, inheritable=False)
         finally:
             os.close(devnull)
+        self._sock: socket.socket | None = sock
         return sock
+
+    def release(self) -> None:
+        """The session is over (TCP is shut down): close the adapter's own
+        socket; uWSGI closes its ``/dev/null`` fd itself."""
+        sock = getattr(self, "_sock", None)
+        if sock is not None:
+            self._sock = None
+            sock.close()

@@ -1,0 +1,281 @@
+"""Socket I/O for :class:`~dwebsocket_c.websocket.WebSocket`: one socket object
+per connection, the server's own, with per-direction timeouts.
+
+A connection is read by one thread (or greenlet) at a time, under the
+WebSocket's receive lock, and written by one at a time, under its send lock,
+but a read and a write may run at once (a view blocked in ``wait()`` while a
+broadcast thread sends). Each direction needs its own timeout: a reader
+sleeping until the next keepalive must not give a concurrent write that
+deadline, nor a non-blocking read make a write fail half-way through a
+frame. CPython's ``settimeout()`` is one value per socket object (and costs
+an ``ioctl(FIONBIO)`` plus a ``poll()`` before every ``recv``/``send``), so
+the two transports below do without it:
+
+:class:`NativeTransport` (``runserver``, gunicorn ``gthread``, uWSGI: a real
+    OS socket). The socket stays in blocking mode; the kernel keeps the two
+    timeouts apart: ``SO_RCVTIMEO`` for reads (set only when the wanted value
+    changes: while nothing but keepalive bounds a read it stays put, so an
+    echo loop makes no ``setsockopt`` at all), ``SO_SNDTIMEO`` for writes (set
+    once). A non-blocking read is ``recv_into(..., MSG_DONTWAIT)``. One round
+    trip costs two system calls: ``recvfrom`` and ``sendto``.
+
+:class:`GreenTransport` (gevent, eventlet: the library's cooperative socket).
+    The socket's own timeout stays ``None`` at every point where a greenlet
+    can switch; a blocking read or write runs under a ``gevent.Timeout`` /
+    ``eventlet.Timeout`` of its own (``adapter.make_timeout``) that raises
+    ``socket.timeout``. A non-blocking read or write sets the timeout to 0
+    around one call that cannot switch (both libraries then call the OS
+    directly and raise ``BlockingIOError``), so no other greenlet ever sees it.
+
+Receive buffer: bytes are copied out by the parser (``feed()``) right after
+``recv_into`` returns, with no thread or greenlet switch in between, so one
+buffer per OS thread serves every connection that thread reads: a
+``threading.local`` for native sockets (freed with the thread: runserver
+starts a thread per connection), a dict keyed by the OS thread's ident for
+green ones (``threading.local`` and ``threading.get_ident`` are per greenlet
+under gevent/eventlet, so the library's original ``_thread.get_ident`` is
+used; ``get_native_id`` would cost a ``gettid`` system call per read).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+#: Size of the receive buffer (one per OS thread, not per connection).
+#: 256 KiB was no faster at 1 MiB messages (bench_e2e 1mx1, gthread: 535-560
+#: vs 500-517 us of server CPU per round trip; gevent: 588-644 vs 530-588).
+RECEIVE_BUFFER_SIZE = 65536
+
+#: How far (a fraction of the wanted timeout, plus 1 ms) the read timeout
+#: already set may be from the wanted one and still be kept, when only
+#: keepalive bounds the read: waking a little early or late is harmless.
+_KEEPALIVE_SLACK = 0.01
+
+_TIMEVAL = struct.Struct("@ll")
+_TIMEVAL_ZERO = _TIMEVAL.pack(0, 0)
+_MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0x40)
+
+
+def _timeval(seconds: float) -> bytes:
+    """``struct timeval`` for ``SO_RCVTIMEO``/``SO_SNDTIMEO`` (0 means forever,
+    so the shortest is 1 ms)."""
+    seconds = max(seconds, 0.001)
+    whole = int(seconds)
+    return _TIMEVAL.pack(whole, int((seconds - whole) * 1e6))
+
+
+def is_native_socket(sock: Any) -> bool:
+    """A plain OS socket (not gevent's or eventlet's wrapper, not TLS).
+
+    ``socket.socket`` itself is not the test: gevent's monkey-patching
+    replaces it; the C ``_socket.socket`` is never replaced.
+    """
+    import _socket
+    import ssl
+
+    return isinstance(sock, _socket.socket) and not isinstance(sock, ssl.SSLSocket)
+
+
+class _ThreadBuffers(threading.local):
+    """One receive buffer (and a memoryview of it) per OS thread."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray(RECEIVE_BUFFER_SIZE)
+        self.view = memoryview(self.buffer)
+
+
+# Created at import: if gevent patched threading first this would be per
+# greenlet, but then no native socket is ever used.
+_native_buffers = _ThreadBuffers()
+
+_green_buffers: dict[int, tuple[bytearray, memoryview]] = {}
+
+
+def _os_thread_ident(sock: Any) -> Callable[[], int]:
+    """The unpatched ``_thread.get_ident`` of the library of ``sock``."""
+    library = type(sock).__module__.partition(".")[0]
+    if library == "gevent":
+        from gevent.monkey import get_original
+
+        return get_original("_thread", "get_ident")
+    if library == "eventlet":
+        from eventlet.patcher import original
+
+        return original("_thread").get_ident
+    import _thread
+
+    return _thread.get_ident
+
+
+def _green_buffer(key: int) -> tuple[bytearray, memoryview]:
+    entry = _green_buffers.get(key)
+    if entry is None:
+        buffer = bytearray(RECEIVE_BUFFER_SIZE)
+        entry = _green_buffers[key] = (buffer, memoryview(buffer))
+    return entry
+
+
+class NativeTransport:
+    """A blocking OS socket with ``SO_RCVTIMEO``/``SO_SNDTIMEO``; see the module docstring."""
+
+    def __init__(self, sock: socket.socket, send_timeout: float) -> None:
+        self.sock = sock
+        self._send_timeout = send_timeout
+        sock.settimeout(None)  # blocking mode: the one ioctl of the session
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(send_timeout))
+        self._rcvtimeo: float | None = None  # what SO_RCVTIMEO holds (None: 0, forever)
+
+    def recv(self, timeout: float, *, exact: bool = True) -> memoryview | None:
+        """Read what arrives within ``timeout`` seconds: a view of the thread's
+        buffer (empty at EOF), or None on timeout. Raises OSError.
+
+        ``exact=False`` (only keepalive bounds the read): the timeout already
+        set is kept when it is within ``_KEEPALIVE_SLACK`` of ``timeout``.
+        """
+        current = self._rcvtimeo
+        if current != timeout and (
+            exact or current is None or abs(current - timeout) > timeout * _KEEPALIVE_SLACK + 0.001
+        ):
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
+            self._rcvtimeo = timeout
+        buffers = _native_buffers
+        try:
+            received = self.sock.recv_into(buffers.buffer)
+        except BlockingIOError:  # EAGAIN: SO_RCVTIMEO expired
+            return None
+        return buffers.view[:received]
+
+    def recv_nowait(self) -> memoryview | None:
+        """What has already arrived (empty at EOF), or None. Raises OSError."""
+        buffers = _native_buffers
+        try:
+            received = self.sock.recv_into(buffers.buffer, 0, _MSG_DONTWAIT)
+        except BlockingIOError:
+            return None
+        return buffers.view[:received]
+
+    def sendall(self, data: Any) -> None:
+        """Write all of ``data`` within ``send_timeout`` seconds, else raise
+        ``socket.timeout`` (some of it may have been written)."""
+        sock = self.sock
+        started = time.monotonic()
+        try:
+            sent = sock.send(data)
+        except BlockingIOError:  # SO_SNDTIMEO expired, nothing written
+            raise socket.timeout("send timed out") from None
+        if sent != (data.nbytes if isinstance(data, memoryview) else len(data)):
+            with memoryview(data) as view, view.cast("B") as octets:
+                self._send_rest(octets, sent, started + self._send_timeout)
+
+    def _send_rest(self, view: memoryview, sent: int, deadline: float) -> None:
+        """A partial send: SO_SNDTIMEO expired, or a signal came. The whole
+        write gets ``send_timeout`` in all, not one per ``send()`` call."""
+        sock = self.sock
+        try:
+            while sent < view.nbytes:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise socket.timeout("send timed out")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(remaining))
+                try:
+                    sent += sock.send(view[sent:])
+                except BlockingIOError:
+                    raise socket.timeout("send timed out") from None
+        finally:
+            try:
+                sock.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(self._send_timeout)
+                )
+            except OSError:
+                pass
+
+    def shutdown(self, how: int) -> None:
+        self.sock.shutdown(how)
+
+    def release(self, server_timeout: float | None) -> None:
+        """Give the socket back as the server left it (its timeout, no SO_*TIMEO)."""
+        sock = self.sock
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _TIMEVAL_ZERO)
+            if self._rcvtimeo is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _TIMEVAL_ZERO)
+                self._rcvtimeo = None
+        except OSError:
+            pass
+        sock.settimeout(server_timeout)
+
+
+class GreenTransport:
+    """gevent's or eventlet's socket, timeouts by ``make_timeout``; see the module docstring."""
+
+    def __init__(
+        self, sock: Any, send_timeout: float, make_timeout: Callable[[float, BaseException], Any]
+    ) -> None:
+        self.sock = sock
+        self._send_timeout = send_timeout
+        self._make_timeout = make_timeout
+        self._thread_ident = _os_thread_ident(sock)
+        sock.settimeout(None)
+
+    def recv(self, timeout: float, *, exact: bool = True) -> memoryview | None:
+        """As :meth:`NativeTransport.recv` (``exact`` does not matter here)."""
+        sock = self.sock
+        buffer, view = _green_buffer(self._thread_ident())
+        try:
+            with self._make_timeout(max(timeout, 0.001), socket.timeout("timed out")):
+                received = sock.recv_into(buffer)
+        except (BlockingIOError, socket.timeout):
+            return None
+        # No switch since recv_into returned: the thread's buffer is still ours.
+        return view[:received]
+
+    def recv_nowait(self) -> memoryview | None:
+        sock = self.sock
+        buffer, view = _green_buffer(self._thread_ident())
+        sock.settimeout(0.0)  # no switch until it is None again
+        try:
+            received = sock.recv_into(buffer)
+        except BlockingIOError:
+            return None
+        finally:
+            sock.settimeout(None)
+        return view[:received]
+
+    def sendall(self, data: Any) -> None:
+        """One non-blocking ``send`` (the whole frame, usually); the rest, if
+        any, under a ``send_timeout`` timeout raising ``socket.timeout``."""
+        sock = self.sock
+        sock.settimeout(0.0)  # no switch until it is None again
+        try:
+            sent = sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        finally:
+            sock.settimeout(None)
+        if sent != (data.nbytes if isinstance(data, memoryview) else len(data)):
+            with memoryview(data) as view, view.cast("B") as octets:
+                with self._make_timeout(self._send_timeout, socket.timeout("send timed out")):
+                    sock.sendall(octets[sent:])
+
+    def shutdown(self, how: int) -> None:
+        self.sock.shutdown(how)
+
+    def release(self, server_timeout: float | None) -> None:
+        self.sock.settimeout(server_timeout)
+
+
+def make_transport(
+    sock: Any, send_timeout: float, make_timeout: Callable[[float, BaseException], Any] | None
+) -> NativeTransport | GreenTransport:
+    """The transport for ``sock``: native for a plain OS socket, else green
+    (then ``make_timeout`` must be given)."""
+    if is_native_socket(sock):
+        return NativeTransport(sock, send_timeout)
+    if make_timeout is None:
+        raise TypeError(f"a {type(sock).__name__} needs make_timeout (gevent or eventlet)")
+    return GreenTransport(sock, send_timeout, make_timeout)
