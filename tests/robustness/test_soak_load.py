@@ -76,11 +76,11 @@ def _round(server, number: int) -> list:
     return errors
 
 
-@pytest.mark.slow
 #: gunicorn gthread's --threads in tests/integration/dws_servers.py.
 GTHREAD_POOL_THREADS = 50
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", ["gunicorn-gthread", "gunicorn-gevent"], indirect=True)
 def test_soak(server, figures):
     for number in range(SOAK_WARMUP_ROUNDS):  # thread pools, imports, allocator arenas
