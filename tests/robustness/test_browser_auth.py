@@ -6,18 +6,20 @@ Chromium sessions (own profiles, own cookies), at the same time.
 tests/browser has the pages (echo, chat, login) but not this; Origin checks
 (cross-site WebSocket hijacking) are in tests/integration.
 
-Needs /usr/bin/chromium and /usr/bin/chromedriver (Debian chromium and
-chromium-driver), given explicitly: Selenium Manager never downloads anything.
-Missing binaries fail the test (no skip).
+The browsers come from tests/browser/chromium_sessions.py (Debian's
+chromium and chromium-driver; a missing binary fails the test).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
+import sys
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "browser"))
+
+from chromium_sessions import ChromiumSessions  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,45 +36,11 @@ setTimeout(() => done({messages: got, code: "timeout"}), 10000);
 """
 
 
-def _binary(env_name: str, default: str, package: str) -> str:
-    path = os.environ.get(env_name) or default
-    if not os.path.exists(path):
-        found = shutil.which(os.path.basename(default))
-        if found:
-            return found
-        pytest.fail(f"{path} not found: apt-get install {package} (or set {env_name})", pytrace=False)
-    return path
-
-
 @pytest.fixture
 def browsers():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium = _binary("CHROMIUM", "/usr/bin/chromium", "chromium")
-    chromedriver = _binary("CHROMEDRIVER", "/usr/bin/chromedriver", "chromium-driver")
-    made = []
-
-    def make():
-        options = webdriver.ChromeOptions()
-        options.binary_location = chromium
-        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                    "--no-first-run", "--disable-extensions"):
-            options.add_argument(arg)
-        profile = tempfile.mkdtemp(prefix="dws-robust-chromium-")
-        options.add_argument(f"--user-data-dir={profile}")
-        driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
-        driver.set_page_load_timeout(30)
-        driver.set_script_timeout(15)
-        made.append((driver, profile))
-        return driver
-
-    yield make
-    for driver, profile in made:
-        try:
-            driver.quit()
-        finally:
-            shutil.rmtree(profile, ignore_errors=True)
+    sessions = ChromiumSessions()
+    yield sessions.new
+    sessions.close()
 
 
 @pytest.mark.parametrize("server", ["gunicorn-gthread"], indirect=True)
