@@ -28,14 +28,14 @@ import pytest
 
 import wsraw
 from robust_helpers import (
-    OP_CLOSE, OP_TEXT, fd_count, raw_open, recv_close, rss_kib, settle, socket_fd_count, thread_count,
+    SANITIZER_RSS_ALLOWANCE_KIB, OP_CLOSE, OP_TEXT, fd_count, raw_open, recv_close, rss_kib, settle, socket_fd_count, thread_count,
 )
 
 SOAK_WARMUP_ROUNDS = 20
 SOAK_ROUNDS = 50  # warm-up included
 SOAK_CONNECTIONS = 100
 SOAK_MESSAGES = 200
-SOAK_RSS_BOUND_KIB = 10 * 1024
+SOAK_RSS_BOUND_KIB = 10 * 1024 + SANITIZER_RSS_ALLOWANCE_KIB
 
 LOAD_CONNECTIONS = 1000
 LOAD_MESSAGES = 20
