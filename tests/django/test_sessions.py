@@ -78,30 +78,12 @@ def test_gunicorn_sync_worker_is_refused_with_501(tmp_path):
 
 
 def test_plain_wsgiref_server_is_refused_with_501(tmp_path):
-    import subprocess
-    import sys
-
-    from django_servers import HERE, free_port
-
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c",
-         "from wsgiref.simple_server import make_server\n"
-         "from wsproject.wsgi import application\n"
-         f"make_server('127.0.0.1', {port}, application).serve_forever()"],
-        cwd=HERE, env={"PYTHONPATH": str(HERE), "PATH": ""},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(1.5)
-        sock, head, rest = raw_handshake(port, "/echo/")
+    with wsgi_server("wsgiref", tmp_path) as server:
+        sock, head, rest = raw_handshake(server.port, "/echo/")
         body = read_until_eof(sock, rest)
         sock.close()
         assert head.startswith(b"HTTP/1.0 501"), head
         assert b"INSTALLED_APPS" in body and b"WSGIServer/" in body
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_text_as_str_setting(tmp_path):

@@ -1,8 +1,10 @@
-"""Start the example project under each WSGI server, as real subprocesses.
+"""Start a Django project under each WSGI server, as real subprocesses.
 
-Shared by tests/integration and tests/browser. Each server listens on a
-free loopback port, writes stdout+stderr to one log file, and is stopped by
-process group (the group is its own: ``start_new_session=True``).
+The project is the example project unless a :class:`Project` is given
+(tests/django serves its own). Shared by tests/integration, conformance,
+robustness, browser and django. Each server listens on a free loopback port,
+writes stdout+stderr to one log file, and is stopped by process group (the
+group is its own: ``start_new_session=True``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,6 +34,32 @@ SERVER_PING_TIMEOUT = 20.0  # dwebsocket_c's default WEBSOCKET_PING_TIMEOUT
 # uWSGI behind its own HTTP router, and gevent's WSGI server without gunicorn.
 SERVER_NAMES = ["runserver", "gunicorn-gthread", "gunicorn-gevent", "eventlet", "uwsgi",
                 "uwsgi-http", "gevent-pywsgi"]
+# server_command() also starts two servers that dwebsocket_c refuses with a
+# 501, for the tests of that refusal: "gunicorn-sync" and "wsgiref".
+
+
+@dataclass(frozen=True)
+class Project:
+    """A Django project to serve: where it is and what the servers load."""
+
+    directory: Path  # the servers' cwd, and first on their PYTHONPATH
+    wsgi_module: str  # holds ``application``
+    settings_module: str
+    health_path: str  # answers 200 "ok" once the project is loaded
+    # eventlet and gevent-pywsgi run a script of the project: its arguments
+    # after the interpreter, "{port}" replaced.
+    green_scripts: dict[str, tuple[str, ...]]
+    env: dict[str, str] = field(default_factory=dict)  # for every server of the project
+
+
+EXAMPLE = Project(
+    directory=EXAMPLE_DIR,
+    wsgi_module="mysite.wsgi",
+    settings_module="mysite.settings_for_tests",
+    health_path="/ws/health/",
+    green_scripts={"eventlet": ("serve_eventlet.py", "127.0.0.1", "{port}"),
+                   "gevent-pywsgi": ("serve_gevent.py", "127.0.0.1", "{port}")},
+)
 
 
 def find_tool(name: str) -> str:
@@ -59,7 +88,7 @@ def _gunicorn_has_control_socket() -> bool:
     return "--no-control-socket" in out.stdout
 
 
-def server_command(name: str, port: int) -> list[str]:
+def server_command(name: str, port: int, project: Project = EXAMPLE) -> list[str]:
     bind = f"127.0.0.1:{port}"
     if name == "runserver":
         # The app's own runserver (dwebsocket_c is before staticfiles in INSTALLED_APPS).
@@ -74,19 +103,22 @@ def server_command(name: str, port: int) -> list[str]:
             cmd += ["--no-control-socket"]
         if worker == "gthread":
             cmd += ["--threads", "50"]
-        else:
+        elif worker == "gevent":
             cmd += ["--worker-connections", "1000"]
-        return cmd + ["mysite.wsgi:application"]
-    if name == "eventlet":
-        return [PYTHON, "serve_eventlet.py", "127.0.0.1", str(port)]
-    if name == "gevent-pywsgi":
-        return [PYTHON, "serve_gevent.py", "127.0.0.1", str(port)]
+        # (sync gets neither: --threads would make it gthread)
+        return cmd + [f"{project.wsgi_module}:application"]
+    if name in project.green_scripts:
+        return [PYTHON, *(arg.format(port=port) for arg in project.green_scripts[name])]
+    if name == "wsgiref":
+        return [PYTHON, "-c", "from wsgiref.simple_server import make_server\n"
+                              f"from {project.wsgi_module} import application\n"
+                              f"make_server('127.0.0.1', {port}, application).serve_forever()"]
     if name in ("uwsgi", "uwsgi-http"):
         # uwsgi: the worker speaks HTTP itself (--http-socket);
         # uwsgi-http: uWSGI's HTTP router in front of the worker (--http).
         listen = ["--http-socket", bind] if name == "uwsgi" else ["--http", bind]
         return [find_tool("uwsgi"), *listen,
-                "--wsgi-file", "mysite/wsgi.py",
+                "--wsgi-file", project.wsgi_module.replace(".", "/") + ".py",
                 "--virtualenv", sys.prefix,
                 "--master", "--processes", "1",
                 "--threads", "50", "--enable-threads",
@@ -101,15 +133,17 @@ class ServerDied(RuntimeError):
 
 
 class ServerProcess:
-    def __init__(self, name: str, log_dir: Path, env: dict[str, str] | None = None):
+    def __init__(self, name: str, log_dir: Path, env: dict[str, str] | None = None,
+                 project: Project = EXAMPLE):
         self.name = name
+        self.project = project
         self.port = free_port()
         self.host = "127.0.0.1"
         self.log_path = Path(log_dir) / f"{name}.log"
         self.env = env or {}
         self.proc: subprocess.Popen | None = None
         self.stopped_by_us = False
-        self.cmd = server_command(name, self.port)
+        self.cmd = server_command(name, self.port, project)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -117,34 +151,36 @@ class ServerProcess:
         env = dict(os.environ)
         env.update({
             "PYTHONUNBUFFERED": "1",
-            "DJANGO_SETTINGS_MODULE": "mysite.settings_for_tests",
+            "DJANGO_SETTINGS_MODULE": self.project.settings_module,
             "PYTHONPATH": os.pathsep.join(
-                p for p in [str(EXAMPLE_DIR), env.get("PYTHONPATH", "")] if p),
+                p for p in [str(self.project.directory), env.get("PYTHONPATH", "")] if p),
         })
+        env.update(self.project.env)
         env.update(self.env)
         self._log = open(self.log_path, "ab")
         self._log.write(f"$ {' '.join(self.cmd)}\n".encode())
         self._log.flush()
         self.proc = subprocess.Popen(
-            self.cmd, cwd=EXAMPLE_DIR, env=env, stdin=subprocess.DEVNULL,
+            self.cmd, cwd=self.project.directory, env=env, stdin=subprocess.DEVNULL,
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
     def wait_ready(self, timeout: float = 45.0) -> None:
         deadline = time.monotonic() + timeout
+        health = self.project.health_path
         last = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise ServerDied(f"{self.name} exited with {self.proc.returncode} while starting\n{self.log_tail()}")
             try:
-                status, body = self.http_get("/ws/health/", timeout=2)
+                status, body = self.http_get(health, timeout=2)
                 if status == 200 and body == b"ok":
                     return
                 last = f"{status} {body[:200]!r}"
             except OSError as exc:
                 last = repr(exc)
             time.sleep(0.1)
-        raise ServerDied(f"{self.name} did not answer GET /ws/health/ within {timeout}s (last: {last})\n{self.log_tail()}")
+        raise ServerDied(f"{self.name} did not answer GET {health} within {timeout}s (last: {last})\n{self.log_tail()}")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
