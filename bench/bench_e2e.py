@@ -19,6 +19,7 @@ round (same round, same row) before taking their median.
     python bench/bench_e2e.py --scale          # also the idle-connection scale test
     python bench/bench_e2e.py --scale-only --scale-conns 1000,5000,10000
     python bench/bench_e2e.py --setup          # (re)create the peers' venvs only
+    python bench/bench_e2e.py --sched          # syscalls, futex calls, context switches per round trip
     python bench/bench_e2e.py --profile ours-gthread [--profile-row 1mx1] [--profile-perf]
                                                # py-spy (or perf) the server under one row
 
@@ -30,6 +31,10 @@ Contenders (those that cannot start are reported and skipped):
   dws05-gthread   the original dwebsocket 0.5.12 (pure Python, Django 3.0.14) under gunicorn gthread
   daphne          Channels AsyncWebsocketConsumer echo under daphne
   websockets      plain `websockets` asyncio echo server (no framework)
+  websockets-sync plain `websockets` threading echo server (websockets.sync.server; one thread per connection)
+  floor-threads   not a product: one OS thread per connection doing only recv_into -> _core parser -> send
+                  (peers/threads_floor.py), the least CPU any thread-per-connection server can spend per
+                  round trip; it separates what the threading model costs from what our layer adds
 """
 
 from __future__ import annotations
@@ -128,7 +133,7 @@ def free_port() -> int:
 class Contender:
     name: str
     label: str
-    kind: str  # "ours" or "peer"
+    kind: str  # "ours", "peer" or "reference"
     argv: list[str]
     cwd: Path
     path: str = "/echo/"
@@ -230,35 +235,48 @@ def contenders(scale_conns: int = 0) -> dict[str, Contender]:
                        "asgi:application"], PEERS / "channels_echo"),
             Contender("websockets", "websockets asyncio", "peer",
                       [str(DEV_PY), str(PEERS / "websockets_echo.py"), "{port}"], PEERS),
+            Contender("websockets-sync", "websockets threads", "peer",
+                      [str(DEV_PY), str(PEERS / "websockets_sync_echo.py"), "{port}"], PEERS),
+            Contender("floor-threads", "floor: bare threads + core", "reference",
+                      [str(DEV_PY), str(PEERS / "threads_floor.py"), "{port}"], PEERS),
         ]
     }
 
 
-BASELINES = ["dws05-gthread", "daphne", "websockets"]
+BASELINES = ["dws05-gthread", "daphne", "websockets", "websockets-sync", "floor-threads"]
 
 
 # ------------------------------------------------------------------ wsload
 
 
-def run_wsload(c: Contender, *, conns: int, size: int, binary: bool, duration: float, warmup: float,
-               extra: list[str] | None = None, timeout: float | None = None) -> dict:
+def wsload_argv(c: Contender, *, conns: int, size: int, binary: bool, duration: float, warmup: float,
+                extra: list[str] | None = None) -> list[str]:
     argv = [str(WSLOAD), "-p", str(c.port), "-P", c.path, "-c", str(conns), "-s", str(size),
             "-d", str(duration), "-w", str(warmup), "--cpu-pid", str(c.proc.pid), "--verbose", "2"]
     if binary:
         argv.append("-b")
-    argv += extra or []
+    return argv + (extra or [])
+
+
+def wsload_result(returncode: int, stdout: str, stderr: str) -> dict:
+    try:
+        res = json.loads(stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {"error": f"wsload rc={returncode}: {stderr.strip()[-300:]}", "errors": 1}
+    if stderr.strip():
+        res["stderr"] = stderr.strip()[-300:]
+    return res
+
+
+def run_wsload(c: Contender, *, conns: int, size: int, binary: bool, duration: float, warmup: float,
+               extra: list[str] | None = None, timeout: float | None = None) -> dict:
+    argv = wsload_argv(c, conns=conns, size=size, binary=binary, duration=duration, warmup=warmup, extra=extra)
     limit = timeout or (duration + warmup + 30)
     try:
         p = subprocess.run(argv, capture_output=True, text=True, timeout=limit)
     except subprocess.TimeoutExpired:
         return {"error": f"wsload timed out after {limit:.0f} s", "errors": 1}
-    try:
-        res = json.loads(p.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        return {"error": f"wsload rc={p.returncode}: {p.stderr.strip()[-300:]}", "errors": 1}
-    if p.stderr.strip():
-        res["stderr"] = p.stderr.strip()[-300:]
-    return res
+    return wsload_result(p.returncode, p.stdout, p.stderr)
 
 
 # ------------------------------------------------------------------ tables
@@ -582,13 +600,103 @@ def run_perf(args, c: Contender, spec: dict) -> None:
         print("\n".join(lines[: args.profile_top]))
 
 
+#: What --sched counts in the server tree (perf stat); the tracepoints need
+#: tracefs, which the bench mounts when it is missing (root) or goes without.
+SCHED_EVENTS = {
+    "task-clock": "CPU us",
+    "context-switches": "ctx sw",
+    "raw_syscalls:sys_enter": "syscalls",
+    "syscalls:sys_enter_futex": "futex",
+}
+
+
+def tracepoints_available() -> bool:
+    tracing = Path("/sys/kernel/tracing")
+    if not (tracing / "events").exists() and tracing.exists():
+        subprocess.run(["mount", "-t", "tracefs", "nodev", str(tracing)], capture_output=True)
+    probe = subprocess.run(["perf", "stat", "-x", ",", "-e", "syscalls:sys_enter_futex", "--", "true"],
+                           capture_output=True, text=True)
+    return probe.returncode == 0
+
+
+def measure_sched(c: Contender, spec: dict, duration: float, events: list[str]) -> dict:
+    """One wsload run; perf stat counts the server tree's events in a window
+    inside the measured one. Returns wsload's result plus events per round trip."""
+    argv = wsload_argv(c, conns=spec["conns"], size=spec["size"], binary=spec["binary"],
+                       duration=duration, warmup=0.5)
+    load = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.8)  # connections open and warm
+    window = max(duration - 0.6, 0.5)
+    pids = ",".join(map(str, tree_pids(c.proc.pid)))
+    started = time.monotonic()
+    perf = subprocess.run(["perf", "stat", "-x", ",", "-e", ",".join(events), "-p", pids, "--", "sleep", f"{window:.2f}"],
+                          capture_output=True, text=True, timeout=window + 30)
+    window = time.monotonic() - started
+    out, err = load.communicate(timeout=duration + 60)
+    res = wsload_result(load.returncode, out, err)
+    rate = res.get("rt_per_s", 0)
+    counts = {}
+    for line in perf.stderr.splitlines():
+        fields = line.split(",")
+        if len(fields) > 2 and fields[2] in events:
+            try:
+                counts[fields[2]] = float(fields[0]) * (1000.0 if fields[2] == "task-clock" else 1.0)  # ms -> us
+            except ValueError:
+                pass  # "<not counted>"
+    if rate > 0 and counts:
+        res["per_rt"] = {e: v / window / rate for e, v in counts.items()}
+    else:
+        res.setdefault("error", f"perf stat: {perf.stderr.strip()[-200:]}")
+    return res
+
+
+def run_sched(args, cs: dict[str, Contender]) -> dict:
+    """Where a round trip's kernel time goes: system calls, futex calls (GIL
+    handoffs and locks) and context switches per round trip, by perf stat,
+    alternating the contenders round by round like the e2e tables."""
+    if not shutil.which("perf"):
+        sys.exit("--sched needs perf (apt-get install linux-perf)")
+    events = list(SCHED_EVENTS) if tracepoints_available() else ["task-clock", "context-switches"]
+    rows = [r for r in args.sched_rows.split(",") if r]
+    names = [n for n in args.contenders.split(",") if n]
+    up = [n for n in names if cs[n].start() or print(f"[sched] {n} unavailable: {cs[n].error}")]
+    results: dict = {r: {n: [] for n in up} for r in rows}
+    try:
+        for rnd in range(args.rounds):
+            for row in rows:
+                k = (rnd + rows.index(row)) % max(1, len(up))
+                for n in up[k:] + up[:k]:
+                    res = measure_sched(cs[n], ROWS[row], args.duration, events)
+                    results[row][n].append(res)
+            print(f"[sched] round {rnd + 1}/{args.rounds} done", flush=True)
+    finally:
+        for n in up:
+            cs[n].stop()
+    for row in rows:
+        print(f"\n== sched {ROWS[row]['label']}: per round trip, server process tree, perf stat, "
+              f"median of {args.rounds} rounds x {args.duration:g} s")
+        hdr = f"{'contender':<27} {'round trips/s':>14}" + "".join(f" {SCHED_EVENTS[e]:>9}" for e in events)
+        print(hdr)
+        print("-" * len(hdr))
+        for n in up:
+            ok = [r for r in results[row][n] if "per_rt" in r]
+            if not ok:
+                why = results[row][n][-1].get("error", "no result") if results[row][n] else "not run"
+                print(f"{cs[n].label:<27} ({why[:80]})")
+                continue
+            print(f"{cs[n].label:<27} {fmt(med([r['rt_per_s'] for r in ok])):>14}"
+                  + "".join(f" {fmt(med([r['per_rt'].get(e, float('nan')) for r in ok]), 2):>9}" for e in events))
+    return results
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--duration", type=float, default=2.5, help="measured seconds per run")
     ap.add_argument("--warmup", type=float, default=0.5)
     ap.add_argument("--rows", default=",".join(ROWS))
-    ap.add_argument("--contenders", default="ours-gthread,ours-gevent,ours-runserver,dws05-gthread,daphne,websockets")
+    ap.add_argument("--contenders", default="ours-gthread,ours-gevent,ours-runserver,dws05-gthread,daphne,websockets,"
+                                            "websockets-sync,floor-threads")
     ap.add_argument("--quick", action="store_true", help="2 rounds x 1.5 s")
     ap.add_argument("--scale", action="store_true", help="also run the idle-connection scale test")
     ap.add_argument("--scale-only", action="store_true")
@@ -603,6 +711,9 @@ def main() -> None:
     ap.add_argument("--profile-idle", action="store_true", help="include idle (waiting) samples")
     ap.add_argument("--profile-native", action="store_true", help="py-spy --native (C frames; pauses the process)")
     ap.add_argument("--profile-perf", action="store_true", help="use perf (on-CPU, kernel included) instead of py-spy")
+    ap.add_argument("--sched", action="store_true",
+                    help="instead of the e2e tables: syscalls, futex calls and context switches per round trip")
+    ap.add_argument("--sched-rows", default="16x1,16x50")
     ap.add_argument("--json", help="write raw results here")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every run")
     args = ap.parse_args()
@@ -624,6 +735,11 @@ def main() -> None:
     cs = contenders(max(int(x) for x in args.scale_conns.split(",")))
     if args.profile:
         run_profile(args, cs)
+        return
+    if args.sched:
+        report = run_sched(args, cs)
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=1, default=str))
         return
     report = {"machine": {"nproc": os.cpu_count()}, "args": vars(args)}
     if not args.scale_only:
