@@ -23,7 +23,8 @@ the two transports below do without it:
     The socket's own timeout stays ``None`` at every point where a greenlet
     can switch; a blocking read or write runs under a ``gevent.Timeout`` /
     ``eventlet.Timeout`` of its own (``adapter.make_timeout``) that raises
-    ``socket.timeout``. A non-blocking read or write sets the timeout to 0
+    ``socket.timeout`` (the read's is kept and started again while its
+    seconds fit, as ``SO_RCVTIMEO`` is). A non-blocking read or write sets the timeout to 0
     around one call that cannot switch (both libraries then call the OS
     directly and raise ``BlockingIOError``), so no other greenlet ever sees it.
 
@@ -110,6 +111,20 @@ def _os_thread_ident(sock: Any) -> Callable[[], int]:
     import _thread
 
     return _thread.get_ident
+
+
+def _gevent_read_watcher(sock: Any) -> tuple[Any, Any, Any]:
+    """For a gevent socket: the OS socket under it (non-blocking), its hub,
+    and an idle read watcher of our own on it; else three Nones."""
+    import _socket
+
+    raw = getattr(sock, "_sock", None)
+    if type(sock).__module__.partition(".")[0] != "gevent" or not isinstance(raw, _socket.socket):
+        return None, None, None
+    from gevent import get_hub
+
+    hub = get_hub()
+    return raw, hub, hub.loop.io(raw.fileno(), 1)
 
 
 def _green_buffer(key: int) -> tuple[bytearray, memoryview]:
@@ -216,27 +231,87 @@ class GreenTransport:
     def __init__(
         self, sock: Any, send_timeout: float, make_timeout: Callable[[float, BaseException], Any]
     ) -> None:
+        from greenlet import getcurrent
+
         self.sock = sock
         self._send_timeout = send_timeout
         self._make_timeout = make_timeout
         self._thread_ident = _os_thread_ident(sock)
+        self._getcurrent = getcurrent
+        # The read timeout, kept from one read to the next (see _read_timer).
+        self._timer: Any = None
+        self._timer_seconds = 0.0
+        self._timer_greenlet: Any = None
+        # gevent: read the OS socket ourselves, and after a read that had to
+        # wait (a request-reply exchange) wait for data *before* the next
+        # one: gevent's recv_into would first make a recv() that fails with
+        # EAGAIN, a system call per message. eventlet: its socket's methods.
+        self._raw, self._hub, self._read_watcher = _gevent_read_watcher(sock)
+        self._wait_first = False
         sock.settimeout(None)
 
+    def _read_timer(self, seconds: float, exact: bool) -> Any:
+        """A stopped ``Timeout`` of ``seconds`` for a read by this greenlet.
+
+        Making one costs ~3 us (a Python object and a hub timer), a third of
+        a small message's round trip in Python, so the last one is started
+        again while it fits: same greenlet (an eventlet ``Timeout`` throws
+        into the greenlet that made it), same seconds, or, when ``exact`` is
+        False, seconds within ``_KEEPALIVE_SLACK``, as for ``SO_RCVTIMEO``.
+        """
+        timer = self._timer
+        if timer is not None and self._timer_greenlet is self._getcurrent():
+            held = self._timer_seconds
+            if held == seconds or (not exact and abs(held - seconds) <= seconds * _KEEPALIVE_SLACK + 0.001):
+                return timer
+        timer = self._make_timeout(seconds, socket.timeout("timed out"))
+        if timer.pending:  # eventlet's starts when made
+            timer.cancel()
+        self._timer, self._timer_seconds, self._timer_greenlet = timer, seconds, self._getcurrent()
+        return timer
+
     def recv(self, timeout: float, *, exact: bool = True) -> memoryview | None:
-        """As :meth:`NativeTransport.recv` (``exact`` does not matter here)."""
+        """As :meth:`NativeTransport.recv`."""
         sock = self.sock
         buffer, view = _green_buffer(self._thread_ident())
+        timer = self._read_timer(max(timeout, 0.001), exact)
+        timer.start()
         try:
-            with self._make_timeout(max(timeout, 0.001), socket.timeout("timed out")):
+            if self._raw is None:
                 received = sock.recv_into(buffer)
+            else:
+                received = self._recv_gevent(buffer)
         except (BlockingIOError, socket.timeout):
             return None
+        finally:
+            timer.cancel()
         # No switch since recv_into returned: the thread's buffer is still ours.
         return view[:received]
+
+    def _recv_gevent(self, buffer: bytearray) -> int:
+        """Read once from the OS socket, waiting in the hub when there is
+        nothing (first, when the last read had drained the socket)."""
+        raw, hub, watcher = self._raw, self._hub, self._read_watcher
+        if self._wait_first:
+            hub.wait(watcher)
+        while True:
+            try:
+                received = raw.recv_into(buffer)
+                break
+            except BlockingIOError:
+                hub.wait(watcher)
+        # A full buffer: more is waiting, read it at once next time.
+        self._wait_first = received < len(buffer)
+        return received
 
     def recv_nowait(self) -> memoryview | None:
         sock = self.sock
         buffer, view = _green_buffer(self._thread_ident())
+        if self._raw is not None:
+            try:
+                return view[:self._raw.recv_into(buffer)]
+            except BlockingIOError:
+                return None
         sock.settimeout(0.0)  # no switch until it is None again
         try:
             received = sock.recv_into(buffer)
@@ -250,13 +325,17 @@ class GreenTransport:
         """One non-blocking ``send`` (the whole frame, usually); the rest, if
         any, under a ``send_timeout`` timeout raising ``socket.timeout``."""
         sock = self.sock
-        sock.settimeout(0.0)  # no switch until it is None again
         try:
-            sent = sock.send(data)
+            if self._raw is not None:
+                sent = self._raw.send(data)
+            else:
+                sock.settimeout(0.0)  # no switch until it is None again
+                try:
+                    sent = sock.send(data)
+                finally:
+                    sock.settimeout(None)
         except BlockingIOError:
             sent = 0
-        finally:
-            sock.settimeout(None)
         if sent != (data.nbytes if isinstance(data, memoryview) else len(data)):
             with memoryview(data) as view, view.cast("B") as octets:
                 with self._make_timeout(self._send_timeout, socket.timeout("send timed out")):
@@ -266,6 +345,9 @@ class GreenTransport:
         self.sock.shutdown(how)
 
     def release(self, server_timeout: float | None) -> None:
+        if self._read_watcher is not None:
+            self._read_watcher.close()
+            self._raw = self._hub = self._read_watcher = None
         self.sock.settimeout(server_timeout)
 
 
