@@ -437,10 +437,10 @@ class WebSocket:
         elif isinstance(message, (bytes, bytearray, memoryview)):
             payload = message
             if binary is None and isinstance(message, Message):
-                binary = message.is_binary
-                if not binary:  # a received TextMessage: UTF-8 already checked
+                if message.is_text:  # a received TextMessage: UTF-8 already checked
                     self._send_data(_core.OP_TEXT, payload)
                     return
+                binary = True
             if binary:
                 opcode = _core.OP_BINARY
             else:
@@ -465,15 +465,14 @@ class WebSocket:
 
     def _send_data(self, opcode: int, payload: bytes | bytearray | memoryview) -> None:
         length = payload.nbytes if isinstance(payload, memoryview) else len(payload)
-        header = _core.frame_header(opcode, length)
         with self._send_lock:
             if self._state != _OPEN:
                 raise ConnectionClosed(self.close_code, self.close_reason)
             try:
                 if length <= COALESCE_LIMIT:
-                    self._transport.sendall(header + payload)
+                    self._transport.sendall(_core.build_frame(opcode, payload))
                 else:
-                    self._transport.sendall(header)
+                    self._transport.sendall(_core.frame_header(opcode, length))
                     self._transport.sendall(payload)
             except OSError as exc:  # includes socket.timeout (client not reading)
                 self._mark_transport_down()
