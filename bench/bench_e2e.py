@@ -35,6 +35,8 @@ Contenders (those that cannot start are reported and skipped):
   floor-threads   not a product: one OS thread per connection doing only recv_into -> _core parser -> send
                   (peers/threads_floor.py), the least CPU any thread-per-connection server can spend per
                   round trip; it separates what the threading model costs from what our layer adds
+  floor-threads-work  the same plus ~0.9 us of Python before and after each send (not in the default set):
+                  how steeply the GIL makes a threaded server's cost grow with its Python per message
 """
 
 from __future__ import annotations
@@ -239,11 +241,13 @@ def contenders(scale_conns: int = 0) -> dict[str, Contender]:
                       [str(DEV_PY), str(PEERS / "websockets_sync_echo.py"), "{port}"], PEERS),
             Contender("floor-threads", "floor: bare threads + core", "reference",
                       [str(DEV_PY), str(PEERS / "threads_floor.py"), "{port}"], PEERS),
+            Contender("floor-threads-work", "floor + 2x0.9 us Python", "reference",
+                      [str(DEV_PY), str(PEERS / "threads_floor.py"), "{port}", "--work", "40"], PEERS),
         ]
     }
 
 
-BASELINES = ["dws05-gthread", "daphne", "websockets", "websockets-sync", "floor-threads"]
+BASELINES = ["dws05-gthread", "daphne", "websockets", "websockets-sync", "floor-threads", "floor-threads-work"]
 
 
 # ------------------------------------------------------------------ wsload
