@@ -97,6 +97,8 @@ def _request_header_timeout() -> float:
 class WebSocketRequestHandlerMixin:
     """Mixin for Django's ``WSGIRequestHandler``; see the module docstring."""
 
+    wfile: Any  # set by StreamRequestHandler.setup(), then wrapped below
+
     def setup(self) -> None:
         super().setup()  # type: ignore[misc]
         self.wfile = _DetachableWriter(self.wfile)

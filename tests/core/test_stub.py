@@ -49,3 +49,12 @@ def test_stub_types_a_user_program(tmp_path):
     assert 'Revealed type is "builtins.bytes"' in out or 'Revealed type is "bytes"' in out, out
     # The wrong offset type is caught: the stub is really used.
     assert 'Argument "offset" to "apply_mask" has incompatible type "str"' in out, out
+
+
+def test_package_type_checks():
+    """The Python layer type-checks against the stub and the standard library."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--ignore-missing-imports", "dwebsocket_c"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
