@@ -625,32 +625,37 @@ def tracepoints_available() -> bool:
 
 def measure_sched(c: Contender, spec: dict, duration: float, events: list[str]) -> dict:
     """One wsload run; perf stat counts the server tree's events in a window
-    inside the measured one. Returns wsload's result plus events per round trip."""
+    inside the measured one (wsload --announce says when it opens). Returns
+    wsload's result plus events per round trip."""
     argv = wsload_argv(c, conns=spec["conns"], size=spec["size"], binary=spec["binary"],
-                       duration=duration, warmup=0.5)
+                       duration=duration, warmup=0.5, extra=["--announce"])
     load = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.8)  # connections open and warm
-    window = max(duration - 0.6, 0.5)
-    pids = ",".join(map(str, tree_pids(c.proc.pid)))
-    started = time.monotonic()
-    perf = subprocess.run(["perf", "stat", "-x", ",", "-e", ",".join(events), "-p", pids, "--", "sleep", f"{window:.2f}"],
-                          capture_output=True, text=True, timeout=window + 30)
-    window = time.monotonic() - started
+    assert load.stdout is not None
+    first = load.stdout.readline()  # blocks until the window opens (or wsload ends)
+    counts: dict[str, float] = {}
+    window = max(duration - 0.3, 0.3)
+    perf_err = ""
+    if first.strip() == "measuring":
+        pids = ",".join(map(str, tree_pids(c.proc.pid)))
+        started = time.monotonic()
+        perf = subprocess.run(["perf", "stat", "-x", ",", "-e", ",".join(events), "-p", pids, "--",
+                               "sleep", f"{window:.2f}"], capture_output=True, text=True, timeout=window + 30)
+        window = time.monotonic() - started
+        perf_err = perf.stderr
+        for line in perf.stderr.splitlines():
+            fields = line.split(",")
+            if len(fields) > 2 and fields[2] in events:
+                try:
+                    counts[fields[2]] = float(fields[0]) * (1000.0 if fields[2] == "task-clock" else 1.0)  # ms -> us
+                except ValueError:
+                    pass  # "<not counted>"
     out, err = load.communicate(timeout=duration + 60)
-    res = wsload_result(load.returncode, out, err)
+    res = wsload_result(load.returncode, first + out, err)
     rate = res.get("rt_per_s", 0)
-    counts = {}
-    for line in perf.stderr.splitlines():
-        fields = line.split(",")
-        if len(fields) > 2 and fields[2] in events:
-            try:
-                counts[fields[2]] = float(fields[0]) * (1000.0 if fields[2] == "task-clock" else 1.0)  # ms -> us
-            except ValueError:
-                pass  # "<not counted>"
     if rate > 0 and counts:
         res["per_rt"] = {e: v / window / rate for e, v in counts.items()}
     else:
-        res.setdefault("error", f"perf stat: {perf.stderr.strip()[-200:]}")
+        res.setdefault("error", f"perf stat: {perf_err.strip()[-200:]}")
     return res
 
 
