@@ -135,9 +135,11 @@ class WebSocket:
         self._transport = make_transport(sock, send_timeout, make_timeout)
 
         self._parser = _core.FrameParser(max_message_size=max_message_size)
-        self._messages: deque[Message | str] = deque()
-        self._message_sizes: deque[int] = deque()  # payload bytes of each
-        self._queued_bytes = 0  # their sum
+        # Received messages the view has not read. With WEBSOCKET_TEXT_AS_STR
+        # a text message waits as plain bytes and is decoded when read, so
+        # len() of every entry is its size in bytes.
+        self._messages: deque[Message | bytes] = deque()
+        self._queued_bytes = 0  # the sum of their sizes
         self._queue_limit = max(max_message_size or 0, RECEIVE_QUEUE_LIMIT)
 
         self._ping_interval = ping_interval
@@ -252,8 +254,11 @@ class WebSocket:
             yield message
 
     def _pop_message(self) -> Message | str:
-        self._queued_bytes -= self._message_sizes.popleft()
-        return self._messages.popleft()
+        message = self._messages.popleft()
+        self._queued_bytes -= len(message)
+        if isinstance(message, Message):
+            return message
+        return message.decode("utf-8")  # text, with WEBSOCKET_TEXT_AS_STR
 
     def _receiving_finished(self) -> bool:
         return self._close_received or self._transport_down or self._deferred_end is not None
@@ -364,10 +369,9 @@ class WebSocket:
                         # that keeps sending must not fill the memory.
                         continue
                     self._queued_bytes += len(payload)
-                    self._message_sizes.append(len(payload))
                     self._messages.append(
                         BinaryMessage(payload) if opcode == _core.OP_BINARY
-                        else payload.decode("utf-8") if self._text_as_str
+                        else payload if self._text_as_str  # decoded when read
                         else TextMessage(payload)
                     )
                 elif opcode == _core.OP_PING:
