@@ -70,6 +70,18 @@ def _timeval(seconds: float) -> bytes:
     return _TIMEVAL.pack(whole, int((seconds - whole) * 1e6))
 
 
+def socket_library(sock: Any) -> str:
+    """The top-level package that made ``sock``'s class: "gevent" and
+    "eventlet" for their cooperative sockets, "socket" or "_socket" for OS
+    sockets."""
+    return type(sock).__module__.partition(".")[0]
+
+
+def byte_length(data: Any) -> int:
+    """The size in bytes of a bytes-like object (a memoryview's len() counts items)."""
+    return data.nbytes if isinstance(data, memoryview) else len(data)
+
+
 def is_native_socket(sock: Any) -> bool:
     """A plain OS socket (not gevent's or eventlet's wrapper, not TLS).
 
@@ -99,7 +111,7 @@ _green_buffers: dict[int, tuple[bytearray, memoryview]] = {}
 
 def _os_thread_ident(sock: Any) -> Callable[[], int]:
     """The unpatched ``_thread.get_ident`` of the library of ``sock``."""
-    library = type(sock).__module__.partition(".")[0]
+    library = socket_library(sock)
     if library == "gevent":
         from gevent.monkey import get_original
 
@@ -119,7 +131,7 @@ def _gevent_read_watcher(sock: Any) -> tuple[Any, Any, Any]:
     import _socket
 
     raw = getattr(sock, "_sock", None)
-    if type(sock).__module__.partition(".")[0] != "gevent" or not isinstance(raw, _socket.socket):
+    if socket_library(sock) != "gevent" or not isinstance(raw, _socket.socket):
         return None, None, None
     from gevent import get_hub
 
@@ -183,7 +195,7 @@ class NativeTransport:
             sent = sock.send(data)
         except BlockingIOError:  # SO_SNDTIMEO expired, nothing written
             raise socket.timeout("send timed out") from None
-        if sent != (data.nbytes if isinstance(data, memoryview) else len(data)):
+        if sent != byte_length(data):
             with memoryview(data) as view, view.cast("B") as octets:
                 self._send_rest(octets, sent, started + self._send_timeout)
 
@@ -336,7 +348,7 @@ class GreenTransport:
                     sock.settimeout(None)
         except BlockingIOError:
             sent = 0
-        if sent != (data.nbytes if isinstance(data, memoryview) else len(data)):
+        if sent != byte_length(data):
             with memoryview(data) as view, view.cast("B") as octets:
                 with self._make_timeout(self._send_timeout, socket.timeout("send timed out")):
                     sock.sendall(octets[sent:])

@@ -74,7 +74,7 @@ from functools import partial
 from typing import Any
 
 from . import _core
-from ._transport import make_transport
+from ._transport import byte_length, make_transport
 from .exceptions import ConnectionClosed, InvalidTextError
 from .message import BinaryMessage, Message, TextMessage
 
@@ -468,7 +468,7 @@ class WebSocket:
         self._send_data(_core.OP_BINARY, data)
 
     def _send_data(self, opcode: int, payload: bytes | bytearray | memoryview) -> None:
-        length = payload.nbytes if isinstance(payload, memoryview) else len(payload)
+        length = byte_length(payload)
         with self._send_lock:
             if self._state != _OPEN:
                 raise ConnectionClosed(self.close_code, self.close_reason)

@@ -40,11 +40,13 @@ import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from .._transport import socket_library
+
 
 def green_timeout_class(sock: Any) -> Callable[[float, BaseException], Any] | None:
     """``gevent.Timeout`` or ``eventlet.Timeout`` for those libraries'
     sockets, None for anything else (an OS socket)."""
-    library = type(sock).__module__.partition(".")[0]
+    library = socket_library(sock)
     if library == "gevent":
         from gevent import Timeout
 
