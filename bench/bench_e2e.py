@@ -668,7 +668,12 @@ def run_sched(args, cs: dict[str, Contender]) -> dict:
     events = list(SCHED_EVENTS) if tracepoints_available() else ["task-clock", "context-switches"]
     rows = [r for r in args.sched_rows.split(",") if r]
     names = [n for n in args.contenders.split(",") if n]
-    up = [n for n in names if cs[n].start() or print(f"[sched] {n} unavailable: {cs[n].error}")]
+    up = []
+    for n in names:
+        if cs[n].start():
+            up.append(n)
+        else:
+            print(f"[sched] {n} unavailable: {cs[n].error}")
     results: dict = {r: {n: [] for n in up} for r in rows}
     try:
         for rnd in range(args.rounds):
