@@ -39,6 +39,11 @@ Setting                            Default      Meaning
 ``WEBSOCKET_SEND_TIMEOUT``         ``30``       Seconds one frame may take to be written
                                                 when the client does not read; after that
                                                 the connection is dropped.
+``WEBSOCKET_MAX_CONNECTIONS``      ``None``     Open WebSockets per process; more get
+                                                ``503``. ``None``: on a fixed thread pool
+                                                (gthread, uWSGI threads) the pool less a
+                                                reserve for HTTP, else unbounded. See
+                                                :mod:`dwebsocket_c.capacity`.
 =================================  ===========  =========================================
 
 Settings are read again for every connection (cheap), so
@@ -118,6 +123,11 @@ SETTINGS_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "WEBSOCKET_SEND_TIMEOUT", 30, _is_positive_number, "a positive number of seconds",
     ),
+    SettingSpec("WEBSOCKET_LEGACY_API", False, _is_bool, "True or False"),
+    SettingSpec(
+        "WEBSOCKET_MAX_CONNECTIONS", None, _is_optional_positive_int,
+        "a positive int or None (derived from the server's thread pool)",
+    ),
 )
 
 
@@ -145,6 +155,8 @@ class WebSocketSettings:
     close_timeout: float
     handshake_timeout: float
     send_timeout: float
+    max_connections: int | None
+    legacy_api: bool
 
 
 def get_settings() -> WebSocketSettings:
@@ -171,4 +183,6 @@ def get_settings() -> WebSocketSettings:
         close_timeout=values["WEBSOCKET_CLOSE_TIMEOUT"],
         handshake_timeout=values["WEBSOCKET_HANDSHAKE_TIMEOUT"],
         send_timeout=values["WEBSOCKET_SEND_TIMEOUT"],
+        max_connections=values["WEBSOCKET_MAX_CONNECTIONS"],
+        legacy_api=values["WEBSOCKET_LEGACY_API"],
     )

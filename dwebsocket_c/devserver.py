@@ -51,6 +51,9 @@ logger = logging.getLogger("dwebsocket_c")
 SOCKET_ENVIRON_KEY = "dwebsocket_c.socket"
 #: WSGI environ key of the callable that detaches the connection from HTTP.
 DETACH_ENVIRON_KEY = "dwebsocket_c.detach"
+#: WSGI environ key of the handler's buffered reader (it may hold bytes
+#: read past the request's headers).
+READER_ENVIRON_KEY = "dwebsocket_c.rfile"
 
 
 class _DetachableWriter(io.BufferedIOBase):
@@ -132,6 +135,7 @@ class WebSocketRequestHandlerMixin:
         environ = super().get_environ()  # type: ignore[misc]
         environ[SOCKET_ENVIRON_KEY] = self.connection  # type: ignore[attr-defined]
         environ[DETACH_ENVIRON_KEY] = self.detach_connection
+        environ[READER_ENVIRON_KEY] = self.rfile  # type: ignore[attr-defined]
         return environ
 
     def detach_connection(self) -> None:

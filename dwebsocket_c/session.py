@@ -5,8 +5,11 @@ for a request that asks for a WebSocket:
 
 1. :func:`~dwebsocket_c.handshake.negotiate` validates the handshake
    (400/426/403 answers go back as ordinary HTTP responses);
-2. the server adapter (:mod:`dwebsocket_c.servers`) hands over the socket
-   (an unsupported server gets a 501 with an explanation, logged once);
+2. the server adapter (:mod:`dwebsocket_c.servers`) is found (an
+   unsupported server gets a 501 with an explanation, logged), and a slot
+   among the process's open WebSockets is taken (:mod:`dwebsocket_c.capacity`:
+   beyond the limit, ``503`` with ``Retry-After``); the adapter hands over
+   the socket and what the server had read past the request's headers;
 3. the ``101 Switching Protocols`` is written straight on the socket and
    ``request.websocket`` becomes a :class:`~dwebsocket_c.websocket.WebSocket`;
 4. the view runs. Whatever it returns is ignored (HTTP is over);
@@ -32,10 +35,12 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-from .conf import get_settings
+from .capacity import RETRY_AFTER, slots
+from .conf import WebSocketSettings, get_settings
 from .exceptions import ConnectionClosed, UnsupportedServer
-from .handshake import HandshakeRefused, is_websocket_request, negotiate
+from .handshake import Handshake, HandshakeRefused, is_websocket_request, negotiate
 from .servers import get_server_adapter
+from .servers.base import ServerAdapter
 from .websocket import WebSocket
 
 logger = logging.getLogger("dwebsocket_c")
@@ -83,9 +88,33 @@ def run_websocket_view(
         logger.error("%s (%s %s)", error, request.method, request.path)
         return HttpResponse(str(error), status=501, content_type="text/plain; charset=utf-8")
 
+    limit = slots.limit_for(request.environ, settings.max_connections)
+    if not slots.acquire(limit):
+        response = HttpResponse(
+            "Too many open WebSocket connections on this server process; retry later.",
+            status=503, content_type="text/plain; charset=utf-8",
+        )
+        response["Retry-After"] = str(RETRY_AFTER)
+        return response
+    try:
+        return _run_session(request, view, args, kwargs, settings, handshake, adapter)
+    finally:
+        slots.release()
+
+
+def _run_session(
+    request: HttpRequest,
+    view: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    settings: WebSocketSettings,
+    handshake: Handshake,
+    adapter: ServerAdapter,
+) -> HttpResponse:
     sock = adapter.take_socket()
     server_timeout = sock.gettimeout()
     try:
+        read_ahead = adapter.take_buffered(sock)
         adapter.send_handshake(sock, handshake.response, settings.handshake_timeout)
     except OSError as error:
         logger.info("WebSocket handshake not sent, the client is gone: %s", error)
@@ -111,6 +140,8 @@ def run_websocket_view(
         lock_factory=adapter.make_lock(),
         server_timeout=server_timeout,
         make_timeout=adapter.make_timeout(sock),
+        initial_data=read_ahead,
+        legacy_api=settings.legacy_api,
     )
     request.websocket = websocket
     try:

@@ -127,6 +127,8 @@ class WebSocket:
         lock_factory: Callable[[], Any] = threading.Lock,
         server_timeout: float | None = None,
         make_timeout: Callable[[float, BaseException], Any] | None = None,
+        initial_data: bytes = b"",
+        legacy_api: bool = False,
     ) -> None:
         # The server's timeout (its blocking mode), restored at the end.
         self._server_timeout = server_timeout
@@ -134,7 +136,9 @@ class WebSocket:
         # (gevent/eventlet only) builds the per-operation timeouts.
         self._transport = make_transport(sock, send_timeout, make_timeout)
 
-        self._parser = _core.FrameParser(max_message_size=max_message_size)
+        self._parser: _core.FrameParser | None = _core.FrameParser(
+            max_message_size=max_message_size
+        )
         # Received messages the view has not read. With WEBSOCKET_TEXT_AS_STR
         # a text message waits as plain bytes and is decoded when read, so
         # len() of every entry is its size in bytes.
@@ -151,6 +155,14 @@ class WebSocket:
 
         self._send_lock = lock_factory()
         self._recv_lock = lock_factory()
+        # Guards the receive queue and its byte count: two readers may pop
+        # at once (the receiver appends under the receive lock).
+        self._queue_lock = lock_factory()
+        # dwebsocket 0.5's end-of-connection signals (WEBSOCKET_LEGACY_API).
+        self._legacy_api = legacy_api
+        # The thread (greenlet) that runs the view: a send() on a closed
+        # connection raises only there; see send().
+        self._owner = threading.get_ident()
 
         self._state = _OPEN
         self._close_sent = False
@@ -161,6 +173,7 @@ class WebSocket:
         # messages the view has not read yet: run once they are read.
         self._deferred_end: Callable[[], None] | None = None
         self._deferred_since = 0.0
+        self._last_read = 0.0  # when the view last took a message
         self._sockets_released = False
         #: The code of the client's close frame (1005: empty, 1006: none came).
         self.close_code: int | None = None
@@ -171,6 +184,13 @@ class WebSocket:
         self._last_received = now
         self._ping_sent_at: float | None = None
         self._next_send_service = now + SEND_SERVICE_INTERVAL
+
+        if initial_data:
+            # Frames the server had read along with the handshake (a client
+            # or proxy that coalesced them): they come first.
+            with self._recv_lock:
+                self._parser.feed(initial_data)
+                self._handle_events()
 
     # ------------------------------------------------------------------ state
 
@@ -194,12 +214,14 @@ class WebSocket:
         Returns ``None`` when the connection is closed (messages that arrived
         before the close are returned first), or when ``timeout`` seconds pass
         without a message — the connection then stays open; tell the two
-        apart with :meth:`is_closed`.
+        apart with :meth:`is_closed`. Several threads may wait at once: each
+        message goes to exactly one of them, and all get ``None`` at the end.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            if self._messages:
-                return self._pop_message()
+            message = self._pop_message()
+            if message is not None:
+                return message
             if self._deferred_end is not None:
                 with self._recv_lock:
                     self._run_deferred_end(force=True)
@@ -224,16 +246,20 @@ class WebSocket:
     def read(self, fallback: Any = None) -> Message | str | Any:
         """The next message if one has already arrived, else ``fallback``.
 
-        Never blocks.
+        Never blocks. (With ``WEBSOCKET_LEGACY_API``, ``None`` once the
+        connection has ended, as dwebsocket 0.5 did.)
         """
         self._receive_available()
-        if self._messages:
-            return self._pop_message()
+        message = self._pop_message()
+        if message is not None:
+            return message
         if self._deferred_end is not None and self._recv_lock.acquire(blocking=False):
             try:
                 self._run_deferred_end(force=True)
             finally:
                 self._recv_lock.release()
+        if self._legacy_api and self._receiving_finished():
+            return None
         return fallback
 
     def count_messages(self) -> int:
@@ -242,20 +268,39 @@ class WebSocket:
         return len(self._messages)
 
     def has_messages(self) -> bool:
-        """Whether a received message is waiting to be read. Never blocks."""
-        return self.count_messages() > 0
+        """Whether a received message is waiting to be read. Never blocks.
 
-    def __iter__(self) -> Iterator[Message | str]:
-        """Yield messages until the client closes; idle time never ends it."""
+        With ``WEBSOCKET_LEGACY_API``, also True once the connection has
+        ended (then :meth:`read` returns ``None``), as dwebsocket 0.5 did.
+        """
+        if self.count_messages() > 0:
+            return True
+        return self._legacy_api and self._receiving_finished()
+
+    def __iter__(self) -> Iterator[Message | str | None]:
+        """Yield messages until the client closes; idle time never ends it.
+
+        With ``WEBSOCKET_LEGACY_API`` a final ``None`` is yielded at the end,
+        as dwebsocket 0.5 did (``for m in ws: if m is None: ...``).
+        """
         while True:
             message = self.wait()
             if message is None:
+                if self._legacy_api:
+                    yield None
                 return
             yield message
 
-    def _pop_message(self) -> Message | str:
-        message = self._messages.popleft()
-        self._queued_bytes -= len(message)
+    def _pop_message(self) -> Message | str | None:
+        """The oldest waiting message, or None. Safe for several readers."""
+        if not self._messages:
+            return None
+        with self._queue_lock:
+            if not self._messages:
+                return None
+            message = self._messages.popleft()
+            self._queued_bytes -= len(message)
+        self._last_read = time.monotonic()
         if isinstance(message, Message):
             return message
         return message.decode("utf-8")  # text, with WEBSOCKET_TEXT_AS_STR
@@ -267,8 +312,8 @@ class WebSocket:
         """Run ``action`` (answer the client's close, or fail the connection)
         now, or, when messages that arrived before it are still unread, once
         the view has read them: an echo view still answers every message the
-        client sent before its close or its bad frame. A view that does not
-        read gets ``DEFERRED_END_GRACE`` seconds. Caller holds the receive lock.
+        client sent before its close or its bad frame, however slowly it
+        works through them. Caller holds the receive lock.
         """
         if self._messages and self._state == _OPEN:
             self._deferred_end = action
@@ -277,13 +322,24 @@ class WebSocket:
             action()
 
     def _run_deferred_end(self, *, force: bool) -> None:
-        """Caller holds the receive lock."""
+        """Run the deferred end now (``force``: the view read everything
+        before it) or, from ``send()`` and the other non-blocking calls, once
+        the view is evidently not reading: no message taken for
+        ``close_timeout`` seconds (a view that reads, however slowly, answers
+        every message), and ``DEFERRED_END_GRACE`` seconds since the end
+        arrived. Caller holds the receive lock.
+        """
         action = self._deferred_end
         if action is None:
             return
-        if force or time.monotonic() - self._deferred_since >= DEFERRED_END_GRACE:
-            self._deferred_end = None
-            action()
+        if not force:
+            now = time.monotonic()
+            if self._last_read and now - self._last_read < self._close_timeout:
+                return  # the view is working through the messages: let it
+            if now - self._deferred_since < DEFERRED_END_GRACE:
+                return
+        self._deferred_end = None
+        action()
 
     def _receive_blocking(self, deadline: float | None) -> None:
         """Read once from the socket, sleeping at most until ``deadline`` or
@@ -353,27 +409,36 @@ class WebSocket:
             return False
         self._last_received = time.monotonic()
         self._ping_sent_at = None
+        parser = self._parser
+        if parser is None:  # the session is over (_release_buffers)
+            chunk.release()
+            return False
         # Copied by the parser at once: the buffer is the thread's, shared.
-        self._parser.feed(chunk)
+        parser.feed(chunk)
         chunk.release()
         self._handle_events()
         return True
 
     def _handle_events(self) -> None:
+        parser = self._parser
+        if parser is None:
+            return
         try:
-            for opcode, payload in self._parser:
+            for opcode, payload in parser:
                 if opcode == _core.OP_TEXT or opcode == _core.OP_BINARY:
                     if self._close_sent:
                         # We are closing (the view called close(), or the
                         # connection failed): nobody will read this; a client
                         # that keeps sending must not fill the memory.
                         continue
-                    self._queued_bytes += len(payload)
-                    self._messages.append(
+                    message = (
                         BinaryMessage(payload) if opcode == _core.OP_BINARY
                         else payload if self._text_as_str  # decoded when read
                         else TextMessage(payload)
                     )
+                    with self._queue_lock:
+                        self._queued_bytes += len(payload)
+                        self._messages.append(message)
                 elif opcode == _core.OP_PING:
                     self._send_control(_core.build_frame(_core.OP_PONG, payload))
                 elif opcode == _core.OP_CLOSE:
@@ -420,8 +485,8 @@ class WebSocket:
 
     # ------------------------------------------------------------------- send
 
-    def send(self, message: str | bytes | bytearray | memoryview, binary: bool | None = None) -> None:
-        """Send one message.
+    def send(self, message: str | bytes | bytearray | memoryview, binary: bool | None = None) -> bool:
+        """Send one message. Returns True once it is written.
 
         * ``str``: a text message.
         * ``bytes`` (or another bytes-like object): a text message too, as in
@@ -432,9 +497,15 @@ class WebSocket:
         * a received :class:`~dwebsocket_c.message.Message`: sent back as the
           kind it is (text or binary), unless ``binary`` says otherwise.
 
-        Raises :class:`~dwebsocket_c.exceptions.ConnectionClosed` once the
-        connection is closed. Safe to call from several threads at once.
+        On a closed connection the view that owns the connection gets
+        :class:`~dwebsocket_c.exceptions.ConnectionClosed` (its loop ends
+        there, quietly); any other thread or greenlet (a plain HTTP view
+        broadcasting to a list of connections, a background thread) gets
+        ``False``, and nothing is raised. Safe to call from several threads
+        at once.
         """
+        if isinstance(message, memoryview) and not message.c_contiguous:
+            message = message.tobytes()  # one copy, before anything is written
         if isinstance(message, str):
             payload: bytes | bytearray | memoryview = message.encode("utf-8")
             opcode = _core.OP_BINARY if binary else _core.OP_TEXT
@@ -442,8 +513,7 @@ class WebSocket:
             payload = message
             if binary is None and isinstance(message, Message):
                 if message.is_text:  # a received TextMessage: UTF-8 already checked
-                    self._send_data(_core.OP_TEXT, payload)
-                    return
+                    return self._send_data(_core.OP_TEXT, payload)
                 binary = True
             if binary:
                 opcode = _core.OP_BINARY
@@ -459,33 +529,63 @@ class WebSocket:
             raise TypeError(
                 f"send() takes str or bytes, not {type(message).__name__}"
             )
-        self._send_data(opcode, payload)
+        return self._send_data(opcode, payload)
 
-    def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
+    def send_bytes(self, data: bytes | bytearray | memoryview) -> bool:
         """Send ``data`` as a binary message (same as ``send(data, binary=True)``)."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"send_bytes() takes bytes, not {type(data).__name__}")
-        self._send_data(_core.OP_BINARY, data)
+        if isinstance(data, memoryview) and not data.c_contiguous:
+            data = data.tobytes()
+        return self._send_data(_core.OP_BINARY, data)
 
-    def _send_data(self, opcode: int, payload: bytes | bytearray | memoryview) -> None:
+    def _send_data(self, opcode: int, payload: bytes | bytearray | memoryview) -> bool:
         length = byte_length(payload)
+        # Built before the lock and before any byte is written: a payload
+        # the core refuses raises here, with the connection untouched.
+        if length <= COALESCE_LIMIT:
+            parts: tuple[Any, ...] = (_core.build_frame(opcode, payload),)
+        else:
+            parts = (_core.frame_header(opcode, length), memoryview(payload).cast("B"))
         with self._send_lock:
             if self._state != _OPEN:
-                raise ConnectionClosed(self.close_code, self.close_reason)
+                return self._closed_send(None)
             try:
-                if length <= COALESCE_LIMIT:
-                    self._transport.sendall(_core.build_frame(opcode, payload))
-                else:
-                    self._transport.sendall(_core.frame_header(opcode, length))
-                    self._transport.sendall(payload)
+                self._write_frame(parts)
             except OSError as exc:  # includes socket.timeout (client not reading)
-                self._mark_transport_down()
-                raise ConnectionClosed(
-                    self.close_code, self.close_reason, f"send failed: {exc}"
-                ) from exc
+                return self._closed_send(f"send failed: {exc}", exc)
         if time.monotonic() >= self._next_send_service:
             self._next_send_service = time.monotonic() + SEND_SERVICE_INTERVAL
             self._receive_available()
+        return True
+
+    def _closed_send(self, detail: str | None, cause: BaseException | None = None) -> bool:
+        """A send found the connection closed (or it just failed): raise in
+        the view that owns the connection, return False elsewhere."""
+        if threading.get_ident() != self._owner:
+            logger.debug("WebSocket send() from another thread on a closed connection: %s",
+                         detail or "closed")
+            return False
+        raise ConnectionClosed(self.close_code, self.close_reason, detail or "") from cause
+
+    def _write_frame(self, parts: tuple[Any, ...]) -> None:
+        """Write one whole frame (its parts in order). Caller holds the send lock.
+
+        Whatever interrupts the write (a send timeout, a reset, a
+        ``gevent.Timeout`` around ``send()``, ``KeyboardInterrupt``...), the
+        frame may be half on the wire, and no later frame could be read
+        right by the client: the connection is failed for good (TCP shut
+        down, every later send refused) before the exception goes on.
+        """
+        try:
+            for part in parts:
+                self._transport.sendall(part)
+        except BaseException as exc:
+            self._close_sent = True  # no close frame can follow half a frame
+            self._shut_down_transport()
+            if not isinstance(exc, OSError):
+                logger.info("WebSocket failed: a frame was interrupted half-way by %r", exc)
+            raise
 
     def _send_control(self, frame: bytes) -> None:
         """Send a ping/pong; a failure means the connection is gone."""
@@ -493,9 +593,8 @@ class WebSocket:
             if self._close_sent or self._transport_down:
                 return
             try:
-                self._transport.sendall(frame)
+                self._write_frame((frame,))
             except OSError as exc:
-                self._mark_transport_down()
                 logger.debug("WebSocket control frame not sent: %s", exc)
 
     def _send_close_frame(self, frame: bytes) -> bool:
@@ -507,9 +606,8 @@ class WebSocket:
             if self._state == _OPEN:
                 self._state = _CLOSING
             try:
-                self._transport.sendall(frame)
+                self._write_frame((frame,))
             except OSError as exc:
-                self._mark_transport_down()
                 logger.debug("WebSocket close frame not sent: %s", exc)
                 return False
             return True
@@ -626,8 +724,20 @@ class WebSocket:
         if self._recv_lock.acquire(timeout=self._close_timeout):
             try:
                 self._transport.release(self._server_timeout)
+                self._release_buffers()
             finally:
                 self._recv_lock.release()
         else:  # another thread is still inside recv(): TCP is down, it returns soon
             logger.debug("WebSocket reader still busy at the end of the view")
             self._transport.release(self._server_timeout)
+
+    def _release_buffers(self) -> None:
+        """Free what the session held (a partial message can be up to
+        ``max_message_size``) at once: the request that refers to this object
+        sits in reference cycles and may live until a full collection.
+        Caller holds the receive lock."""
+        self._parser = None
+        with self._queue_lock:
+            self._messages.clear()
+            self._queued_bytes = 0
+        self._deferred_end = None

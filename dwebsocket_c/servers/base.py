@@ -21,6 +21,10 @@ server in this package) packages them behind :class:`ServerAdapter`:
     ``None`` for an OS socket; for gevent's or eventlet's socket, that
     library's ``Timeout`` class (``Timeout(seconds, exception)``, a context
     manager), which bounds each blocking read or write on its own.
+``take_buffered()``
+    the bytes the server had already read from the connection beyond the
+    request's headers (a client or proxy that sent its first frames in the
+    same TCP segment as the handshake): the WebSocket parses them first.
 ``send_handshake(sock, response, timeout)``
     write the ``101`` bytes built by the C core.
 ``release()``
@@ -41,6 +45,30 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .._transport import socket_library
+
+
+def read_ahead(reader: Any, sock: Any) -> bytes:
+    """What a server's buffered reader (``io.BufferedReader`` or alike over
+    ``sock``) holds beyond the request, taken out of it without waiting.
+
+    ``peek()`` returns the buffer when it is not empty; when it is, it makes
+    one read on the socket, which is put in non-blocking mode around it
+    (then the read finds nothing, or bytes that just arrived: both fine).
+    """
+    peek = getattr(reader, "peek", None)
+    if peek is None:
+        return b""
+    timeout = sock.gettimeout()
+    sock.settimeout(0.0)
+    try:
+        data = peek(1)
+    except (BlockingIOError, ValueError, OSError):
+        return b""
+    finally:
+        sock.settimeout(timeout)
+    if not data:
+        return b""
+    return reader.read(len(data))
 
 
 def green_timeout_class(sock: Any) -> Callable[[float, BaseException], Any] | None:
@@ -83,6 +111,10 @@ class ServerAdapter:
         """See the module docstring; found from the socket's type, so that
         gunicorn's gthread and gevent workers share one adapter."""
         return green_timeout_class(sock)
+
+    def take_buffered(self, sock: Any) -> bytes:
+        """Bytes already read beyond the request (see the module docstring)."""
+        return b""
 
     def send_handshake(self, sock: socket.socket, response: bytes, timeout: float) -> None:
         """Write the ``101 Switching Protocols`` response on the socket."""

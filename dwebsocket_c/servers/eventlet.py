@@ -18,7 +18,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from .base import ServerAdapter
+from .base import ServerAdapter, read_ahead
 
 
 class EventletAdapter(ServerAdapter):
@@ -30,6 +30,10 @@ class EventletAdapter(ServerAdapter):
 
     def take_socket(self) -> socket.socket:
         return self.environ["eventlet.input"].get_socket()
+
+    def take_buffered(self, sock: Any) -> bytes:
+        """The request's reader (``eventlet.input.rfile``) may hold more."""
+        return read_ahead(getattr(self.environ["eventlet.input"], "rfile", None), sock)
 
     def make_lock(self) -> Callable[[], Any]:
         from eventlet.semaphore import Semaphore

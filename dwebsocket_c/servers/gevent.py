@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..exceptions import UnsupportedServer
-from .base import ServerAdapter
+from .base import ServerAdapter, read_ahead
 
 
 def _reader_socket(environ: dict[str, Any]) -> Any:
@@ -46,6 +46,9 @@ class GeventAdapter(ServerAdapter):
 
     def take_socket(self) -> socket.socket:
         return _reader_socket(self.environ)
+
+    def take_buffered(self, sock: Any) -> bytes:
+        return read_ahead(self.environ.get("wsgi.input"), sock)
 
     def make_lock(self) -> Callable[[], Any]:
         from gevent.lock import Semaphore

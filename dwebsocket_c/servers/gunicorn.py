@@ -1,6 +1,8 @@
 """gunicorn (``gthread`` and ``gevent`` workers; checked against gunicorn 27).
 
 The socket: ``environ["gunicorn.socket"]`` (set in ``gunicorn/http/wsgi.py``).
+Bytes gunicorn read past the headers wait in its request parser's
+"unreader" and are handed to the WebSocket first.
 
 After the view, gunicorn writes the response headers with ``sendall``. The
 library has shut the TCP connection down by then, so that write fails with
@@ -56,3 +58,19 @@ class GunicornAdapter(ServerAdapter):
 
     def take_socket(self) -> socket.socket:
         return self.environ["gunicorn.socket"]
+
+    def take_buffered(self, sock: Any) -> bytes:
+        """gunicorn's request parser reads the socket in 8 KiB chunks and
+        keeps what follows the headers in its "unreader"
+        (``wsgi.input.reader.unreader``; ``take_buffered()`` since gunicorn 27)."""
+        reader = getattr(self.environ.get("wsgi.input"), "reader", None)
+        unreader = getattr(reader, "unreader", None)
+        take = getattr(unreader, "take_buffered", None)
+        if take is not None:
+            return bytes(take())
+        buf = getattr(unreader, "buf", None)  # older gunicorn: a BytesIO
+        if unreader is None or buf is None:
+            return b""
+        data = buf.getvalue()
+        unreader.buf = type(buf)()
+        return data

@@ -14,8 +14,8 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from ..devserver import DETACH_ENVIRON_KEY, SOCKET_ENVIRON_KEY
-from .base import ServerAdapter
+from ..devserver import DETACH_ENVIRON_KEY, READER_ENVIRON_KEY, SOCKET_ENVIRON_KEY
+from .base import ServerAdapter, read_ahead
 
 
 class RunserverAdapter(ServerAdapter):
@@ -28,3 +28,7 @@ class RunserverAdapter(ServerAdapter):
     def take_socket(self) -> socket.socket:
         self.environ[DETACH_ENVIRON_KEY]()
         return self.environ[SOCKET_ENVIRON_KEY]
+
+    def take_buffered(self, sock: Any) -> bytes:
+        """The request handler's ``rfile`` may have read ahead."""
+        return read_ahead(self.environ.get(READER_ENVIRON_KEY), sock)

@@ -16,4 +16,8 @@ urlpatterns = [
     path("test-login/", views.test_login),
     # tests/robustness
     path("stream/", views.stream),
+    path("slow-echo/", views.slow_echo),
+    path("big-views/", views.big_views),
+    path("interrupted-send/", views.interrupted_send),
+    path("two-readers/", views.two_readers),
 ]

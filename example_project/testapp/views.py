@@ -125,3 +125,80 @@ def stream(request):
                 "blocked %.2f s (%s)", tag, sent, now - started, now - before, closed)
             return
         sent += len(chunk)
+
+
+# --- tests/robustness/test_hardening.py ----------------------------------
+
+
+@require_websocket
+def slow_echo(request):
+    """Echo, spending ?delay= seconds (default 0.6) on each message."""
+    delay = float(request.GET.get("delay", "0.6"))
+    for message in request.websocket:
+        time.sleep(delay)
+        request.websocket.send(message)
+
+
+@require_websocket
+def big_views(request):
+    """Send a non-contiguous memoryview over 64 KiB (every other byte of a
+    buffer), then "after": both must arrive whole and in order."""
+    data = bytes(range(256)) * 1024  # 256 KiB
+    request.websocket.send(memoryview(data)[::2], binary=True)
+    request.websocket.send("after")
+    request.websocket.wait()
+
+
+@require_websocket
+def interrupted_send(request):
+    """Under gevent/eventlet: a green Timeout interrupts a big send() to a
+    client that does not read; the next send() must then raise
+    ConnectionClosed (the connection is failed, no frame follows half of
+    one). Logs what happened for the test."""
+    from dwebsocket_c.servers.base import green_timeout_class
+
+    ws = request.websocket
+    timeout_class = green_timeout_class(ws._transport.sock)
+    if timeout_class is None:
+        logger.warning("interrupted_send: not a green server")
+        return
+    try:
+        # The libraries' own Timeout: a BaseException, not an OSError.
+        with timeout_class(0.5):
+            ws.send(b"x" * (16 << 20), binary=True)
+        logger.warning("interrupted_send: the big send completed?")
+    except timeout_class:
+        try:
+            ws.send("after")
+            logger.warning("interrupted_send: the second send() returned normally")
+        except ConnectionClosed:
+            logger.warning("interrupted_send: second send raised ConnectionClosed")
+
+
+@require_websocket
+def two_readers(request):
+    """Two threads (greenlets) read one connection at once until the client
+    closes; the summary goes to the log."""
+    import threading
+
+    ws = request.websocket
+    got, ends, errors = [], [], []
+
+    def reader():
+        try:
+            while True:
+                message = ws.wait()
+                if message is None:
+                    ends.append(None)
+                    return
+                got.append(message.text)
+        except Exception as error:  # the bug was IndexError here
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    logger.warning("two_readers: got=%d distinct=%d ends=%d errors=%s",
+                   len(got), len(set(got)), len(ends), errors)

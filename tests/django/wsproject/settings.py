@@ -3,7 +3,8 @@
 Knobs (environment variables, read at startup): WSPROJECT_MIDDLEWARE=1 adds
 WebSocketMiddleware, WSPROJECT_ACCEPT_ALL=1 sets WEBSOCKET_ACCEPT_ALL,
 WSPROJECT_PING / WSPROJECT_PING_TIMEOUT set the keepalive (seconds),
-WSPROJECT_TEXT_AS_STR=1 sets WEBSOCKET_TEXT_AS_STR.
+WSPROJECT_TEXT_AS_STR=1 sets WEBSOCKET_TEXT_AS_STR, WSPROJECT_LEGACY=1 sets
+WEBSOCKET_LEGACY_API.
 """
 
 import os
@@ -27,6 +28,7 @@ WEBSOCKET_PING_INTERVAL = float(os.environ.get("WSPROJECT_PING", "20"))
 WEBSOCKET_PING_TIMEOUT = float(os.environ.get("WSPROJECT_PING_TIMEOUT", "20"))
 WEBSOCKET_CLOSE_TIMEOUT = 3
 WEBSOCKET_TEXT_AS_STR = os.environ.get("WSPROJECT_TEXT_AS_STR") == "1"
+WEBSOCKET_LEGACY_API = os.environ.get("WSPROJECT_LEGACY") == "1"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -125,3 +125,59 @@ def closer_thread(request):
     threading.Timer(0.5, ws.close, args=(4001, "from thread")).start()
     result = ws.wait()
     logger.info("closer_thread: wait() -> %r closed=%s", result, ws.is_closed())
+
+
+# --- Code written for dwebsocket 0.5 (tests/django/test_legacy.py) --------
+
+
+@require_websocket
+def old_iter(request):
+    """The old iteration ended with a final None."""
+    for message in request.websocket:
+        if not message:
+            logger.info("old_iter: ended at %.3f", time.time())
+            break
+        request.websocket.send(message)
+
+
+@require_websocket
+def old_poll(request):
+    """Poll with has_messages()/read(), sleep, never send: the old library's
+    has_messages() turned True at the close and read() gave None."""
+    while True:
+        if request.websocket.has_messages():
+            message = request.websocket.read()
+            if message is None:
+                logger.info("old_poll: ended at %.3f", time.time())
+                break
+        time.sleep(0.05)
+
+
+@require_websocket
+def old_wait(request):
+    while True:
+        message = request.websocket.wait()
+        if message is None:
+            logger.info("old_wait: ended at %.3f", time.time())
+            break
+
+
+_old_room = []
+
+
+@require_websocket
+def old_room(request):
+    """A module-level list of websockets, as old chat rooms kept them."""
+    _old_room.append(request.websocket)
+    try:
+        for message in request.websocket:
+            if message is None:
+                break
+    finally:
+        _old_room.remove(request.websocket)
+
+
+def old_post(request):
+    """A plain HTTP view broadcasting to every member, closing or not."""
+    sent = sum(bool(ws.send(request.GET.get("m", "hi"))) for ws in list(_old_room))
+    return HttpResponse(f"sent={sent}")
