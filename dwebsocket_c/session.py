@@ -6,7 +6,8 @@ for a request that asks for a WebSocket:
 1. :func:`~dwebsocket_c.handshake.negotiate` validates the handshake
    (400/426/403 answers go back as ordinary HTTP responses);
 2. the server adapter (:mod:`dwebsocket_c.servers`) hands over the socket
-   (an unsupported server gets a 501 with an explanation, logged once);
+   (an unsupported server gets a 501 with an explanation, logged at ERROR,
+   at most once every 10 s: :mod:`dwebsocket_c.refusals`);
 3. the ``101 Switching Protocols`` is written straight on the socket and
    ``request.websocket`` becomes a :class:`~dwebsocket_c.websocket.WebSocket`;
 4. the view runs. Whatever it returns is ignored (HTTP is over);
@@ -35,6 +36,7 @@ from django.http import HttpRequest, HttpResponse
 from .conf import get_settings
 from .exceptions import ConnectionClosed, UnsupportedServer
 from .handshake import HandshakeRefused, is_websocket_request, negotiate
+from .refusals import log_refusal
 from .servers import get_server_adapter
 from .websocket import WebSocket
 
@@ -80,7 +82,7 @@ def run_websocket_view(
     try:
         adapter = get_server_adapter(request)
     except UnsupportedServer as error:
-        logger.error("%s (%s %s)", error, request.method, request.path)
+        log_refusal("unsupported-server", 501, request, str(error), logging.ERROR)
         return HttpResponse(str(error), status=501, content_type="text/plain; charset=utf-8")
 
     sock = adapter.take_socket()
