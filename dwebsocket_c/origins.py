@@ -106,8 +106,11 @@ def origin_refusal(request: HttpRequest, allowed_origins: Iterable[str]) -> str 
         return None
     if any(origin_matches(origin, pattern) for pattern in trusted_origins(allowed_origins)):
         return None
+    if own_origin is None:
+        site = f"its Host {quoted(request.META.get('HTTP_HOST'))} is not in ALLOWED_HOSTS"
+    else:
+        site = own_origin
     return (
-        f"WebSocket connection refused: Origin {quoted(origin)} is not this site "
-        f"({own_origin or 'unknown host'}) and is not listed in "
+        f"Origin {quoted(origin)} is not this site ({site}) and is not listed in "
         "WEBSOCKET_ALLOWED_ORIGINS or CSRF_TRUSTED_ORIGINS."
     )

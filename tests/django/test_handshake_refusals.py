@@ -16,6 +16,8 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from django_servers import wsgi_server
+
 #: In wsproject/settings.py's WEBSOCKET_ALLOWED_ORIGINS.
 TRUSTED_WILDCARD = "http://*.trusted.example"
 
@@ -123,3 +125,18 @@ def test_fifty_refusals_give_a_bounded_number_of_log_lines(server):
     lines = refusal_lines(server.log_since(mark), "Sec-WebSocket-Key")
     # one line per 10 s: two if the 50 took longer (a loaded machine)
     assert 1 <= len(lines) <= 2, server.log_since(mark)
+
+
+def test_middleware_refusal_of_an_undecorated_view_is_logged(tmp_path):
+    """A handshake to a view that takes no WebSocket (WebSocketMiddleware's 400)."""
+    with wsgi_server("gunicorn-gthread", tmp_path, WSPROJECT_MIDDLEWARE="1") as server:
+        mark = server.log_mark()
+        status, head, body = raw_request(server.port, "GET /plain/ HTTP/1.1")
+        assert status == 400, head + body
+        assert b"does not accept WebSocket connections" in body
+        lines = refusal_lines(server.log_since(mark), "does not accept WebSocket")
+        assert len(lines) == 1, server.log_since(mark)
+        # a plain GET is no handshake: not logged, even when refused
+        assert server.http_get("/plain/")[0] == 200
+        assert server.http_get("/boom/")[0] == 400  # require_websocket
+        assert len(refusal_lines(server.log_since(mark), "")) == 1, server.log_since(mark)
