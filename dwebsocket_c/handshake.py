@@ -36,7 +36,7 @@ from django.http import HttpRequest, HttpResponse
 from . import _core
 from .conf import WebSocketSettings
 from .origins import origin_refusal
-from .refusals import log_refusal, printable, quoted
+from .refusals import log_refusal, printable, quoted, refusal_response
 
 _HTTP_VERSION = re.compile(r"HTTP/([0-9]+)(?:\.([0-9]+))?")
 #: The environ key eventlet.wsgi (and no other server) sets.
@@ -63,10 +63,6 @@ class HandshakeRefused(Exception):
     def __init__(self, response: HttpResponse) -> None:
         super().__init__(response.content.decode("utf-8", "replace"))
         self.response = response
-
-
-def _text_response(status: int, reason: str) -> HttpResponse:
-    return HttpResponse(reason, status=status, content_type="text/plain; charset=utf-8")
 
 
 def _request_line_refusal(meta: dict[str, Any]) -> tuple[str, str] | None:
@@ -100,7 +96,7 @@ def negotiate(request: HttpRequest, settings: WebSocketSettings) -> Handshake:
     if bad_request_line is not None:
         reason, why = bad_request_line
         log_refusal(reason, 400, request, why)
-        raise HandshakeRefused(_text_response(400, why))
+        raise HandshakeRefused(refusal_response(400, why))
     try:
         accept = _core.check_request(
             request.method or "",
@@ -110,7 +106,7 @@ def negotiate(request: HttpRequest, settings: WebSocketSettings) -> Handshake:
             meta.get("HTTP_SEC_WEBSOCKET_KEY"),
         )
     except _core.HandshakeError as error:
-        response = _text_response(error.status, error.reason)
+        response = refusal_response(error.status, error.reason)
         if error.status == 426:
             response["Sec-WebSocket-Version"] = "13"
             why = (f"{error.reason} (the client sent Sec-WebSocket-Version "
@@ -124,7 +120,7 @@ def negotiate(request: HttpRequest, settings: WebSocketSettings) -> Handshake:
     refusal = origin_refusal(request, settings.allowed_origins)
     if refusal is not None:
         log_refusal("origin", 403, request, refusal)
-        raise HandshakeRefused(_text_response(403, refusal))
+        raise HandshakeRefused(refusal_response(403, refusal))
 
     subprotocol = None
     if settings.subprotocols:

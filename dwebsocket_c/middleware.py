@@ -32,10 +32,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
 
 from .conf import get_settings
-from .refusals import log_refusal
+from .refusals import log_refusal, refusal_response
 from .session import prepare_request, run_websocket_view
 
 
@@ -67,4 +67,4 @@ class WebSocketMiddleware:
             "with dwebsocket_c.accept_websocket, or set WEBSOCKET_ACCEPT_ALL = True)."
         )
         log_refusal("not-a-websocket-view", 400, request, why)
-        return HttpResponseBadRequest(why, content_type="text/plain; charset=utf-8")
+        return refusal_response(400, why)

@@ -11,6 +11,11 @@ Any client can send bad handshakes as fast as it likes, so each *reason*
 logged at most once per :data:`INTERVAL` seconds per process. The next line
 logged for that reason says how many were left out since the previous one
 (``[37 more refusals for the same reason were not logged since 12:00:01]``).
+
+The answer itself is built by :func:`refusal_response`, marked as logged so
+that Django's ``django.request`` logger does not add a line of its own per
+request (``Bad Request: /chat/``), which would let a client flood the log
+all the same.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 logger = logging.getLogger("dwebsocket_c")
 
@@ -105,3 +110,13 @@ def log_refusal(
         request.META.get("REMOTE_ADDR") or "an unknown address",
         why,
     )
+
+
+def refusal_response(status: int, reason: str) -> HttpResponse:
+    """The plain-text answer of a refused handshake. Logged by
+    :func:`log_refusal` already, so Django's own line for every 4xx/5xx
+    response is left out (``django.utils.log.log_response`` skips a response
+    it has logged)."""
+    response = HttpResponse(reason, status=status, content_type="text/plain; charset=utf-8")
+    response._has_been_logged = True
+    return response

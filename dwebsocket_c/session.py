@@ -36,7 +36,7 @@ from django.http import HttpRequest, HttpResponse
 from .conf import get_settings
 from .exceptions import ConnectionClosed, UnsupportedServer
 from .handshake import HandshakeRefused, is_websocket_request, negotiate
-from .refusals import log_refusal
+from .refusals import log_refusal, refusal_response
 from .servers import get_server_adapter
 from .websocket import WebSocket
 
@@ -83,7 +83,7 @@ def run_websocket_view(
         adapter = get_server_adapter(request)
     except UnsupportedServer as error:
         log_refusal("unsupported-server", 501, request, str(error), logging.ERROR)
-        return HttpResponse(str(error), status=501, content_type="text/plain; charset=utf-8")
+        return refusal_response(501, str(error))
 
     sock = adapter.take_socket()
     server_timeout = sock.gettimeout()
