@@ -15,8 +15,9 @@ beyond the rest with ``503 Service Unavailable`` and ``Retry-After``:
   per connection: thousands are cheap).
 * ``WEBSOCKET_MAX_CONNECTIONS = <int>``: that bound, on every server.
 
-The first WebSocket of a process logs the numbers (INFO), and each refusal
-is logged (WARNING, at most one line per 10 s with a count of the others).
+The first WebSocket of a process logs the numbers (INFO); refusals are
+logged like every refused handshake (:mod:`dwebsocket_c.refusals`: WARNING,
+at most one line per 10 s, with a count of the others).
 """
 
 from __future__ import annotations
@@ -24,14 +25,10 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 import weakref
 from typing import Any
 
 logger = logging.getLogger("dwebsocket_c")
-
-#: Refusals are logged at most this often (seconds), with a count of the rest.
-REFUSAL_LOG_INTERVAL = 10.0
 
 #: Seconds a refused client is told to wait (``Retry-After``).
 RETRY_AFTER = 5
@@ -78,8 +75,6 @@ class ConnectionSlots:
         self._lock = threading.Lock()
         self._open = 0
         self._announced = False
-        self._last_refusal_log = 0.0
-        self._refusals_unlogged = 0
 
     @property
     def open(self) -> int:
@@ -106,23 +101,12 @@ class ConnectionSlots:
         return limit
 
     def acquire(self, limit: int | None) -> bool:
-        """Take a slot; False when ``limit`` are open already (then logged)."""
+        """Take a slot; False when ``limit`` are open already."""
         with self._lock:
             if limit is None or self._open < limit:
                 self._open += 1
                 return True
-            self._refusals_unlogged += 1
-            now = time.monotonic()
-            if now - self._last_refusal_log < REFUSAL_LOG_INTERVAL:
-                return False
-            count, self._refusals_unlogged = self._refusals_unlogged, 0
-            self._last_refusal_log = now
-        logger.warning(
-            "WebSocket refused with 503: %d WebSockets are open in this process, the "
-            "limit (WEBSOCKET_MAX_CONNECTIONS or the thread pool's) is %d%s",
-            limit, limit, f" ({count} refusals since the last line)" if count > 1 else "",
-        )
-        return False
+            return False
 
     def release(self) -> None:
         with self._lock:

@@ -16,10 +16,13 @@ private attributes:
   and the keep-alive loop ends after this request. The access log still
   shows the request, with status ``101``.
   It also bounds how long a client may take to send its request line and
-  headers: ``WEBSOCKET_HANDSHAKE_TIMEOUT`` seconds (10 by default) without
-  a byte arriving, and the connection is closed, so that a handshake that
-  never completes (or an idle keep-alive connection) does not keep a
-  thread forever. The request body and the view are not affected.
+  headers, all of them: ``WEBSOCKET_HANDSHAKE_TIMEOUT`` seconds (10 by
+  default) from the first read of a request, and the connection is closed,
+  so that a handshake that never completes, one that trickles a header byte
+  now and then, or an idle keep-alive connection, does not keep a thread
+  forever. The handler's ``rfile`` reads through a raw stream that gives
+  each ``recv`` only the time left (no thread per connection for that).
+  The request body and the view are not affected.
 * :class:`WebSocketWSGIServer` is a ``server_cls`` for
   :func:`django.core.servers.basehttp.run` (Django adds threading to it)
   that uses such a handler; the app's ``runserver`` command
@@ -38,6 +41,7 @@ import io
 import logging
 import socket
 import socketserver
+import time
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -97,31 +101,66 @@ def _request_header_timeout() -> float:
         return 10
 
 
+class _HeaderDeadlineReader(io.RawIOBase):
+    """The raw stream under the handler's ``rfile``: while ``deadline`` (a
+    ``time.monotonic()`` value) is set, each read may wait only for the time
+    left before it, so that the whole request line and headers are bounded,
+    not only the silence between two bytes. Without a deadline it reads with
+    whatever timeout the socket has."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__()
+        self._sock = sock
+        self.deadline: float | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("the request headers took too long")
+            self._sock.settimeout(left)
+        return self._sock.recv_into(buffer)
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+
 class WebSocketRequestHandlerMixin:
     """Mixin for Django's ``WSGIRequestHandler``; see the module docstring."""
 
     wfile: Any  # set by StreamRequestHandler.setup(), then wrapped below
+    rfile: Any  # set by StreamRequestHandler.setup(), then replaced below
 
     def setup(self) -> None:
         super().setup()  # type: ignore[misc]
         self.wfile = _DetachableWriter(self.wfile)
+        # Read through a deadline-aware raw stream instead of the socket's
+        # makefile() (closing it leaves the socket to the server, as before).
+        self.rfile.close()
+        self._header_reader = _HeaderDeadlineReader(self.connection)  # type: ignore[attr-defined]
+        self.rfile = io.BufferedReader(self._header_reader, io.DEFAULT_BUFFER_SIZE)
 
     def handle_one_request(self) -> None:
-        """Read the request line and headers with a timeout; see the module
-        docstring. Without it, a client that connects and stalls keeps a
-        thread of runserver forever."""
+        """Read the request line and headers within one deadline; see the
+        module docstring. Without it, a client that connects and stalls, or
+        sends a header byte now and then, keeps a thread of runserver forever."""
         timeout = _request_header_timeout()
-        self.connection.settimeout(timeout)  # type: ignore[attr-defined]
+        self._header_reader.deadline = time.monotonic() + timeout
         try:
             super().handle_one_request()  # type: ignore[misc]
         except socket.timeout:
-            # Only the request line and headers are read under the timeout
+            # Only the request line and headers are read under the deadline
             # (parse_request() lifts it): no request is running.
             self.close_connection = True
             logger.debug(
                 "runserver: closing a connection that sent no complete request "
                 "headers within %s s (WEBSOCKET_HANDSHAKE_TIMEOUT)", timeout,
             )
+        finally:
+            self._header_reader.deadline = None
 
     def parse_request(self) -> bool:
         """The headers are read: back to the server's own (blocking) timeout
@@ -129,6 +168,7 @@ class WebSocketRequestHandlerMixin:
         try:
             return super().parse_request()  # type: ignore[misc]
         finally:
+            self._header_reader.deadline = None
             self.connection.settimeout(self.timeout)  # type: ignore[attr-defined]
 
     def get_environ(self) -> dict[str, Any]:

@@ -4,15 +4,20 @@
 (its ``Upgrade`` header names ``websocket``). :func:`negotiate` then decides
 whether to accept it, in this order:
 
-1. the request must be a valid handshake (checked by the C core:
-   ``GET``, ``Upgrade``, ``Connection``, ``Sec-WebSocket-Key``): otherwise
-   ``400 Bad Request`` with the reason; an unsupported
-   ``Sec-WebSocket-Version`` gets ``426 Upgrade Required`` with
+1. the request must be a valid handshake: HTTP/1.1 or later
+   (``SERVER_PROTOCOL``) with a ``Host`` header (RFC 6455 section 4.2.1),
+   then, checked by the C core, ``GET``, ``Upgrade``, ``Connection``,
+   ``Sec-WebSocket-Key``: otherwise ``400 Bad Request`` with the reason;
+   an unsupported ``Sec-WebSocket-Version`` gets ``426 Upgrade Required`` with
    ``Sec-WebSocket-Version: 13``;
 2. the ``Origin`` must be trusted (see :mod:`dwebsocket_c.origins`):
    otherwise ``403 Forbidden`` with the reason;
 3. a subprotocol is chosen from ``WEBSOCKET_SUBPROTOCOLS`` (the first the
    client offers; none if it offers none of them).
+
+Every refusal also logs one WARNING line on the ``dwebsocket_c`` logger
+saying why, at most one per reason every 10 seconds
+(:mod:`dwebsocket_c.refusals`).
 
 It returns the exact bytes of the ``101 Switching Protocols`` response, built
 by the C core; they are written straight on the socket (WSGI's
@@ -23,12 +28,19 @@ are not negotiated: a client offering them gets none, which RFC 6455 allows.
 from __future__ import annotations
 
 import dataclasses
+import re
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse
 
 from . import _core
 from .conf import WebSocketSettings
 from .origins import origin_refusal
+from .refusals import log_refusal, printable, quoted, refusal_response
+
+_HTTP_VERSION = re.compile(r"HTTP/([0-9]+)(?:\.([0-9]+))?")
+#: The environ key eventlet.wsgi (and no other server) sets.
+EVENTLET_INPUT_KEY = "eventlet.input"
 
 
 def is_websocket_request(request: HttpRequest) -> bool:
@@ -53,9 +65,38 @@ class HandshakeRefused(Exception):
         self.response = response
 
 
+def _request_line_refusal(meta: dict[str, Any]) -> tuple[str, str] | None:
+    """``(log reason, why)`` when the request is not HTTP/1.1 or later, or has
+    no ``Host`` (RFC 6455 section 4.2.1); None when it is fine."""
+    # Required by WSGI; a caller that leaves it out is not a client's fault.
+    protocol = meta.get("SERVER_PROTOCOL")
+    if EVENTLET_INPUT_KEY in meta:
+        # eventlet.wsgi sets "HTTP/1.0" for every request whatever its request
+        # line said (eventlet 0.41): the version cannot be known there.
+        protocol = None
+    if protocol is not None:
+        match = _HTTP_VERSION.fullmatch(protocol)
+        if match is None:
+            return "http-version", f"the request's protocol {quoted(protocol)} is not HTTP"
+        if (int(match[1]), int(match[2] or 0)) < (1, 1):
+            return "http-version", (
+                f"a WebSocket handshake needs HTTP/1.1 or later, this request is "
+                f"{printable(protocol)} (behind a proxy: nginx needs proxy_http_version 1.1)"
+            )
+    if not meta.get("HTTP_HOST", "").strip():
+        return "host", "missing Host header"
+    return None
+
+
 def negotiate(request: HttpRequest, settings: WebSocketSettings) -> Handshake:
-    """Accept the handshake or raise :class:`HandshakeRefused`."""
+    """Accept the handshake or raise :class:`HandshakeRefused` (and log why,
+    rate-limited: :mod:`dwebsocket_c.refusals`)."""
     meta = request.META
+    bad_request_line = _request_line_refusal(meta)
+    if bad_request_line is not None:
+        reason, why = bad_request_line
+        log_refusal(reason, 400, request, why)
+        raise HandshakeRefused(refusal_response(400, why))
     try:
         accept = _core.check_request(
             request.method or "",
@@ -65,22 +106,21 @@ def negotiate(request: HttpRequest, settings: WebSocketSettings) -> Handshake:
             meta.get("HTTP_SEC_WEBSOCKET_KEY"),
         )
     except _core.HandshakeError as error:
+        response = refusal_response(error.status, error.reason)
         if error.status == 426:
-            response = HttpResponse(
-                error.reason, status=426, content_type="text/plain; charset=utf-8"
-            )
             response["Sec-WebSocket-Version"] = "13"
+            why = (f"{error.reason} (the client sent Sec-WebSocket-Version "
+                   f"{quoted(meta.get('HTTP_SEC_WEBSOCKET_VERSION'))})")
         else:
-            response = HttpResponseBadRequest(
-                error.reason, content_type="text/plain; charset=utf-8"
-            )
+            why = error.reason
+        # The C core's reasons are a fixed set: each is a reason of its own.
+        log_refusal(f"{error.status}: {error.reason}", error.status, request, why)
         raise HandshakeRefused(response) from error
 
     refusal = origin_refusal(request, settings.allowed_origins)
     if refusal is not None:
-        raise HandshakeRefused(
-            HttpResponseForbidden(refusal, content_type="text/plain; charset=utf-8")
-        )
+        log_refusal("origin", 403, request, refusal)
+        raise HandshakeRefused(refusal_response(403, refusal))
 
     subprotocol = None
     if settings.subprotocols:

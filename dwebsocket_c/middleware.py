@@ -17,7 +17,8 @@ a request that asks for a WebSocket:
 * with ``WEBSOCKET_ACCEPT_ALL = True`` any other view is run as a WebSocket
   view too;
 * otherwise the request gets ``400 Bad Request`` (the view does not accept
-  WebSockets).
+  WebSockets), logged like every refused handshake
+  (:mod:`dwebsocket_c.refusals`).
 
 Put it **last** in ``MIDDLEWARE``: for an undecorated view under
 ``WEBSOCKET_ACCEPT_ALL`` the WebSocket session runs from its
@@ -31,9 +32,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
 
 from .conf import get_settings
+from .refusals import log_refusal, refusal_response
 from .session import prepare_request, run_websocket_view
 
 
@@ -60,8 +62,9 @@ class WebSocketMiddleware:
             return None
         if get_settings().accept_all:
             return run_websocket_view(request, view_func, view_args, view_kwargs)
-        return HttpResponseBadRequest(
+        why = (
             "This URL does not accept WebSocket connections (decorate the view "
-            "with dwebsocket_c.accept_websocket, or set WEBSOCKET_ACCEPT_ALL = True).",
-            content_type="text/plain; charset=utf-8",
+            "with dwebsocket_c.accept_websocket, or set WEBSOCKET_ACCEPT_ALL = True)."
         )
+        log_refusal("not-a-websocket-view", 400, request, why)
+        return refusal_response(400, why)

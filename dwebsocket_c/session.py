@@ -6,8 +6,9 @@ for a request that asks for a WebSocket:
 1. :func:`~dwebsocket_c.handshake.negotiate` validates the handshake
    (400/426/403 answers go back as ordinary HTTP responses);
 2. the server adapter (:mod:`dwebsocket_c.servers`) is found (an
-   unsupported server gets a 501 with an explanation, logged), and a slot
-   among the process's open WebSockets is taken (:mod:`dwebsocket_c.capacity`:
+   unsupported server gets a 501 with an explanation, logged at ERROR, at
+   most once every 10 s: :mod:`dwebsocket_c.refusals`), and a slot among
+   the process's open WebSockets is taken (:mod:`dwebsocket_c.capacity`:
    beyond the limit, ``503`` with ``Retry-After``); the adapter hands over
    the socket and what the server had read past the request's headers;
 3. the ``101 Switching Protocols`` is written straight on the socket and
@@ -39,6 +40,7 @@ from .capacity import RETRY_AFTER, slots
 from .conf import WebSocketSettings, get_settings
 from .exceptions import ConnectionClosed, UnsupportedServer
 from .handshake import Handshake, HandshakeRefused, is_websocket_request, negotiate
+from .refusals import log_refusal, refusal_response
 from .servers import get_server_adapter
 from .servers.base import ServerAdapter
 from .websocket import WebSocket
@@ -85,14 +87,18 @@ def run_websocket_view(
     try:
         adapter = get_server_adapter(request)
     except UnsupportedServer as error:
-        logger.error("%s (%s %s)", error, request.method, request.path)
-        return HttpResponse(str(error), status=501, content_type="text/plain; charset=utf-8")
+        log_refusal("unsupported-server", 501, request, str(error), logging.ERROR)
+        return refusal_response(501, str(error))
 
     limit = slots.limit_for(request.environ, settings.max_connections)
     if not slots.acquire(limit):
-        response = HttpResponse(
-            "Too many open WebSocket connections on this server process; retry later.",
-            status=503, content_type="text/plain; charset=utf-8",
+        log_refusal(
+            "capacity", 503, request,
+            f"{limit} WebSockets are open in this process, its limit "
+            "(WEBSOCKET_MAX_CONNECTIONS, or the thread pool less a reserve for HTTP)",
+        )
+        response = refusal_response(
+            503, "Too many open WebSocket connections on this server process; retry later."
         )
         response["Retry-After"] = str(RETRY_AFTER)
         return response

@@ -3,9 +3,11 @@ headers, then silence).
 
 Before the request is complete it belongs to the server, not to the library.
 What is ours: the app's ``runserver`` (dwebsocket_c.devserver), which now
-closes such a connection after ``WEBSOCKET_HANDSHAKE_TIMEOUT`` seconds of
-silence (2 s in settings_fast_keepalive) and frees its thread. Without that
-fix each stalled connection kept a runserver thread (and fd) forever.
+closes such a connection once its request line and headers have taken
+``WEBSOCKET_HANDSHAKE_TIMEOUT`` seconds (2 s in settings_fast_keepalive),
+silent or trickling a byte now and then, and frees its thread. Without that
+fix each stalled connection kept a runserver thread (and fd) forever, and
+with a deadline on silence only, so did one that sent a byte every second.
 
 What the other servers do with their defaults (measured by
 ``test_stalled_handshakes_other_servers``, figures in the summary table),
@@ -28,6 +30,7 @@ serving new connections.
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 import time
@@ -82,24 +85,82 @@ def test_runserver_drops_stalled_handshakes(fast_server, figures):
     assert "Traceback" not in log, server.log_tail()
 
 
+def trickle(server, data: bytes, interval: float, give_up: float) -> float | None:
+    """Send ``data`` one byte every ``interval`` seconds, as a slowloris
+    client does; seconds until the server dropped the connection (None if it
+    had not after ``give_up`` seconds, or the bytes ran out)."""
+    start = time.monotonic()
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        for byte in data:
+            try:
+                sock.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                return time.monotonic() - start
+            # wait for the next byte, watching for the server's close
+            readable, _, _ = select.select([sock], [], [], interval)
+            if readable:
+                try:
+                    if not sock.recv(65536):
+                        return time.monotonic() - start
+                except ConnectionResetError:
+                    return time.monotonic() - start
+            if time.monotonic() - start > give_up:
+                return None
+    return None
+
+
+@pytest.mark.parametrize("fast_server", ["runserver"], indirect=True)
+def test_runserver_drops_trickling_handshakes_at_the_deadline(fast_server, figures):
+    """One header byte every 0.5 s (never 2 s of silence): dropped once the
+    request line and headers took WEBSOCKET_HANDSHAKE_TIMEOUT in all; before,
+    such a client kept its thread as long as it kept trickling."""
+    server = fast_server
+    threads_before = settle(lambda: thread_count(server))
+    slow_request = HALF_REQUEST + b"X-Padding: " + b"x" * 40  # ~50 s at this pace
+    results: list[float | None] = []
+    clients = [threading.Thread(target=lambda: results.append(
+        trickle(server, slow_request, 0.5, HANDSHAKE_TIMEOUT + 8))) for _ in range(4)]
+    for client in clients:
+        client.start()
+    time.sleep(1.0)
+    threads_during = thread_count(server)
+    for client in clients:
+        client.join(30)
+    threads_after = settle(lambda: thread_count(server))
+    figures("runserver: trickling handshakes dropped after (s)", ", ".join(
+        "never" if t is None else f"{t:.2f}" for t in results))
+    figures("runserver: threads before / with 4 trickling / after",
+            f"{threads_before} / {threads_during} / {threads_after}")
+    assert len(results) == 4 and all(t is not None for t in results), (
+        f"runserver kept trickling handshakes open > {HANDSHAKE_TIMEOUT + 8} s: {results}")
+    assert all(HANDSHAKE_TIMEOUT - 0.5 < t < HANDSHAKE_TIMEOUT + 3 for t in results), results
+    assert threads_during >= threads_before + 4, "runserver did not take the connections?"
+    assert threads_after <= threads_before, "a runserver thread outlived its trickling connection"
+    echo_once(server)  # and the server still serves
+
+
 @pytest.mark.parametrize("fast_server", ["runserver"], indirect=True)
 def test_runserver_slow_but_progressing_handshake_is_served(fast_server):
-    """The timeout is on silence, not on the whole request, and is lifted
-    once the headers are in: a websocket opened slowly then works."""
+    """A request sent in pieces within the deadline is served, and the
+    deadline ends with the headers: the websocket then lives on past it."""
     server = fast_server
     r = RawWebSocket(server.host, server.port)
     try:
+        start = time.monotonic()
         request = r.request_bytes("/ws/echo/")
         for i in range(0, len(request), len(request) // 3 + 1):
             r.sock.sendall(request[i:i + len(request) // 3 + 1])
-            time.sleep(HANDSHAKE_TIMEOUT * 0.6)  # 3 pieces: longer than the timeout in all
+            time.sleep(HANDSHAKE_TIMEOUT * 0.2)  # 3 pieces: 1.2 s in all
         resp = r.read_http_response()
         assert resp.status == 101, resp
-        r.send_text("slow but fine")
-        op, payload = r.recv_message()
-        while op == OP_PING:  # settings_fast_keepalive pings after 1 s of silence
+        for n in range(4):  # until well past the deadline
+            time.sleep(HANDSHAKE_TIMEOUT * 0.4)
+            r.send_text(f"slow but fine {n}")
             op, payload = r.recv_message()
-        assert (op, payload) == (OP_TEXT, b"slow but fine")
+            while op == OP_PING:  # settings_fast_keepalive pings after 1 s of silence
+                op, payload = r.recv_message()
+            assert (op, payload) == (OP_TEXT, f"slow but fine {n}".encode())
+        assert time.monotonic() - start > HANDSHAKE_TIMEOUT * 2
     finally:
         r.close()
 

@@ -23,6 +23,7 @@ STATIC_URL = "/static/"
 DATABASES = {}
 USE_TZ = True
 WEBSOCKET_ACCEPT_ALL = os.environ.get("WSPROJECT_ACCEPT_ALL") == "1"
+WEBSOCKET_ALLOWED_ORIGINS = ["http://*.trusted.example"]  # test_handshake_refusals
 WEBSOCKET_SUBPROTOCOLS = ["chat.v2", "chat.v1"]
 WEBSOCKET_PING_INTERVAL = float(os.environ.get("WSPROJECT_PING", "20"))
 WEBSOCKET_PING_TIMEOUT = float(os.environ.get("WSPROJECT_PING_TIMEOUT", "20"))
