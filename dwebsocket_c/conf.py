@@ -39,6 +39,13 @@ Setting                            Default      Meaning
 ``WEBSOCKET_SEND_TIMEOUT``         ``30``       Seconds one frame may take to be written
                                                 when the client does not read; after that
                                                 the connection is dropped.
+``WEBSOCKET_LEGACY_API``           ``False``    The end of the connection as dwebsocket
+                                                0.5 signalled it: iteration yields a final
+                                                ``None``, and once the client closed
+                                                ``has_messages()`` is True and ``read()``
+                                                returns ``None``. Unset, it is True in a
+                                                project that called
+                                                :func:`dwebsocket_c.install_as_dwebsocket`.
 =================================  ===========  =========================================
 
 Settings are read again for every connection (cheap), so
@@ -118,14 +125,30 @@ SETTINGS_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "WEBSOCKET_SEND_TIMEOUT", 30, _is_positive_number, "a positive number of seconds",
     ),
+    # Its default is really legacy_api_default(): see _value().
+    SettingSpec("WEBSOCKET_LEGACY_API", False, _is_bool, "True or False"),
 )
+
+
+def legacy_api_default() -> bool:
+    """``WEBSOCKET_LEGACY_API`` when unset: on once ``install_as_dwebsocket()``
+    ran, since a project that calls it is one written for the old library."""
+    from .compat import is_installed
+
+    return is_installed()
+
+
+def _value(spec: SettingSpec) -> Any:
+    if spec.name == "WEBSOCKET_LEGACY_API" and not hasattr(django_settings, spec.name):
+        return legacy_api_default()
+    return getattr(django_settings, spec.name, spec.default)
 
 
 def invalid_settings() -> list[tuple[SettingSpec, Any]]:
     """The ``(spec, value)`` pairs of every setting whose value is invalid."""
     problems = []
     for spec in SETTINGS_SPECS:
-        value = getattr(django_settings, spec.name, spec.default)
+        value = _value(spec)
         if not spec.is_valid(value):
             problems.append((spec, value))
     return problems
@@ -145,6 +168,7 @@ class WebSocketSettings:
     close_timeout: float
     handshake_timeout: float
     send_timeout: float
+    legacy_api: bool
 
 
 def get_settings() -> WebSocketSettings:
@@ -154,7 +178,7 @@ def get_settings() -> WebSocketSettings:
     """
     values = {}
     for spec in SETTINGS_SPECS:
-        value = getattr(django_settings, spec.name, spec.default)
+        value = _value(spec)
         if not spec.is_valid(value):
             raise ImproperlyConfigured(
                 f"{spec.name} must be {spec.expected}, not {value!r}."
@@ -171,4 +195,5 @@ def get_settings() -> WebSocketSettings:
         close_timeout=values["WEBSOCKET_CLOSE_TIMEOUT"],
         handshake_timeout=values["WEBSOCKET_HANDSHAKE_TIMEOUT"],
         send_timeout=values["WEBSOCKET_SEND_TIMEOUT"],
+        legacy_api=values["WEBSOCKET_LEGACY_API"],
     )
