@@ -121,7 +121,7 @@ def test_readme_command_serves_an_echo(clean_venv, server):
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"{server} did not listen:\n{log_path.read_text()}")
+                    raise AssertionError(f"{server} did not listen:\n{log_path.read_text()}") from None
                 time.sleep(0.2)
     finally:
         stop(process)

@@ -6,7 +6,6 @@ after `django.contrib.staticfiles`, has the old middleware path in
 MIDDLEWARE and the old settings (MIDDLEWARE_CLASSES, WEBSOCKET_FACTORY_CLASS).
 """
 
-import http.client
 
 import pytest
 from websockets.sync.client import connect

@@ -4,8 +4,6 @@ runner (test_websocket_client.py starts it), with clientsite.settings: the
 example project's views, and tests/django's wsproject views under /wsproject/.
 """
 
-import threading
-
 from django.contrib.auth import get_user_model
 from django.test import Client, SimpleTestCase, TestCase
 
@@ -34,13 +32,22 @@ class ExampleViews(TestCase):
 
     def test_chat_broadcasts_to_every_member(self):
         client = WebSocketClient()
-        with client.connect("/chat/") as alice, client.connect("/chat/") as bob:
+        # The view joins the room after the handshake: a member is in once
+        # its own message came back to it.
+        with client.connect("/chat/") as alice:
+            alice.send("alice here")
+            self.assertEqual(alice.receive(), "alice here")
+            bob = client.connect("/chat/")
+            bob.send("bob here")
+            self.assertEqual(bob.receive(), "bob here")
+            self.assertEqual(alice.receive(), "bob here")
             alice.send("hi from alice")
             self.assertEqual(alice.receive(), "hi from alice")
             self.assertEqual(bob.receive(), "hi from alice")
             bob.send(b"\x01binary")
             self.assertEqual(alice.receive(), b"\x01binary")
             self.assertEqual(bob.receive(), b"\x01binary")
+            bob.close()
 
     def test_user_created_in_the_test_and_force_login(self):
         # Created inside this TestCase's transaction: the view's thread sees it.
@@ -98,8 +105,7 @@ class ExampleViews(TestCase):
     def test_receive_nothing_leaves_the_message(self):
         with WebSocketClient().connect("/echo/") as ws:
             ws.send("later")
-            threading.Event().wait(0.3)
-            self.assertFalse(ws.receive_nothing())
+            self.assertFalse(ws.receive_nothing(timeout=10))  # False as soon as it comes
             self.assertEqual(ws.receive(), "later")
 
     def test_client_close_code_and_send_after_close(self):
