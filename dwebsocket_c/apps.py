@@ -40,7 +40,11 @@ class DWebSocketConfig(AppConfig):
 
         # Listed under both names (after install_as_dwebsocket()): the
         # second entry must neither duplicate the label nor run ready() again.
-        self.is_alias_twin = compat.is_installed() and "dwebsocket_c" in apps.app_configs
+        # (Only while the project's registry is being populated: a registry
+        # a test builds later has nothing to do with it.)
+        self.is_alias_twin = (
+            compat.is_installed() and not apps.apps_ready and "dwebsocket_c" in apps.app_configs
+        )
         if self.is_alias_twin:
             app_name = self.label = compat.OLD_NAME
         super().__init__(app_name, app_module)

@@ -424,13 +424,12 @@ class WebSocketConnection:
             logging.getLogger("dwebsocket_c").removeHandler(self._log_handler)
             self._log_handler = None
         self._sock.close()
+        self._eof = True
 
     def _abandon(self) -> None:
         self._sock.close()
         self._join(CLOSE_TIMEOUT)
-        if self._log_handler is not None:
-            logging.getLogger("dwebsocket_c").removeHandler(self._log_handler)
-            self._log_handler = None
+        self._release()
 
     def _check_open(self, what: str) -> None:
         if self.status_code != 101:
