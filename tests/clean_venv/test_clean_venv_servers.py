@@ -41,6 +41,19 @@ def readme_server_commands() -> dict[str, str]:
     return commands
 
 
+# What the test process may carry that a user's shell does not
+# (scripts/sanitize-tests preloads ASan and puts its build first).
+_NOT_A_USERS_ENV = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "PYTHONMALLOC",
+                    "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "DWEBSOCKET_SANITIZED",
+                    "DJANGO_SETTINGS_MODULE")
+
+
+def users_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_A_USERS_ENV}
+    env.update(extra)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -76,7 +89,7 @@ def clean_venv(tmp_path_factory) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     install = subprocess.run(
         [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"{source}[servers]"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, env=users_env(),
     )
     assert install.returncode == 0, install.stdout + install.stderr
     return root
@@ -93,13 +106,13 @@ def test_the_readme_lists_the_servers():
 def test_readme_command_serves_an_echo(clean_venv, server):
     venv_bin = clean_venv / "venv" / "bin"
     port = free_port()
-    env = {
-        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
-        "VIRTUAL_ENV": str(clean_venv / "venv"),  # as `source venv/bin/activate` does
-        "HOME": str(clean_venv),
-        "DJANGO_DB_PATH": str(clean_venv / "db.sqlite3"),
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = users_env(
+        PATH=f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        VIRTUAL_ENV=str(clean_venv / "venv"),  # as `source venv/bin/activate` does
+        HOME=str(clean_venv),  # gunicorn >= 26 keeps a control socket there
+        DJANGO_DB_PATH=str(clean_venv / "db.sqlite3"),
+        PYTHONUNBUFFERED="1",
+    )
     log_path = clean_venv / (re.sub(r"\W+", "-", server) + ".log")
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

@@ -17,7 +17,9 @@ REPO = HERE.parents[1]
 ENV = dict(
     os.environ,
     DJANGO_SETTINGS_MODULE="clientsite.settings",
-    PYTHONPATH=os.pathsep.join(map(str, [HERE, REPO / "example_project", REPO / "tests" / "django"])),
+    # Before what PYTHONPATH held (scripts/sanitize-tests' build).
+    PYTHONPATH=os.pathsep.join(map(str, [HERE, REPO / "example_project", REPO / "tests" / "django",
+                                         *filter(None, [os.environ.get("PYTHONPATH")])])),
 )
 
 
