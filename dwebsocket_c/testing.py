@@ -156,6 +156,9 @@ class WebSocketClient:
             self._handler = _SessionHandler(self.client.handler.enforce_csrf_checks)
         key = base64.b64encode(os.urandom(16)).decode("ascii")
         request_headers = {
+            # What a browser sends (Django's test client puts the host in
+            # SERVER_NAME only).
+            "Host": self.client.defaults.get("HTTP_HOST", "testserver"),
             "Upgrade": "websocket",
             "Connection": "Upgrade",
             "Sec-WebSocket-Key": key,
