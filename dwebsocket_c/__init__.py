@@ -21,9 +21,14 @@ Where to read next:
 * :mod:`dwebsocket_c.conf` — every ``WEBSOCKET_*`` setting and its default;
 * :mod:`dwebsocket_c.origins` — the ``Origin`` check (403);
 * :mod:`dwebsocket_c.servers` — which WSGI servers work, and how;
-* :mod:`dwebsocket_c.apps` — ``INSTALLED_APPS`` and ``runserver``.
+* :mod:`dwebsocket_c.apps` — ``INSTALLED_APPS`` and ``runserver``;
+* :mod:`dwebsocket_c.compat` — ``install_as_dwebsocket()``: a project written
+  for dwebsocket runs unchanged;
+* :mod:`dwebsocket_c.testing` — ``WebSocketClient``: test WebSocket views
+  without a server.
 """
 
+from .compat import install_as_dwebsocket
 from .decorators import accept_websocket, require_websocket
 from .exceptions import ConnectionClosed, InvalidTextError, UnsupportedServer, WebSocketError
 from .message import BinaryMessage, Message, TextMessage
@@ -32,6 +37,7 @@ from .websocket import WebSocket
 __all__ = [
     "accept_websocket",
     "require_websocket",
+    "install_as_dwebsocket",
     "WebSocket",
     "Message",
     "TextMessage",

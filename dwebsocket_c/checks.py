@@ -5,12 +5,13 @@ ID                        Problem
 ========================  ===========================================================
 ``dwebsocket_c.E001``     A ``WEBSOCKET_*`` setting has the wrong type or value.
 ``dwebsocket_c.E002``     The old ``dwebsocket`` package is still configured
-                          (``INSTALLED_APPS`` or ``MIDDLEWARE``).
+                          (``INSTALLED_APPS`` or ``MIDDLEWARE``) and
+                          ``install_as_dwebsocket()`` was not called.
 ``dwebsocket_c.E003``     An entry of ``WEBSOCKET_ALLOWED_ORIGINS`` is not an origin.
 ``dwebsocket_c.E004``     An entry of ``WEBSOCKET_SUBPROTOCOLS`` is not a valid token.
-``dwebsocket_c.W001``     ``dwebsocket_c`` comes after ``django.contrib.staticfiles``
-                          or ``daphne`` in ``INSTALLED_APPS``: their ``runserver``
-                          wins and cannot serve WebSockets.
+``dwebsocket_c.W001``     The ``runserver`` command of the project is not one that
+                          serves WebSockets (another app, ``daphne`` for one,
+                          replaces Django's with a server of its own).
 ``dwebsocket_c.W002``     ``WebSocketMiddleware`` is in the obsolete
                           ``MIDDLEWARE_CLASSES`` setting (ignored by Django).
 ``dwebsocket_c.W003``     ``WebSocketMiddleware`` is not last in ``MIDDLEWARE`` while
@@ -19,6 +20,9 @@ ID                        Problem
                           is not installed (the setting then does nothing).
 ``dwebsocket_c.W005``     ``ASGI_APPLICATION`` is set: under an ASGI server
                           ``dwebsocket_c`` cannot serve WebSockets.
+``dwebsocket_c.W006``     ``WEBSOCKET_FACTORY_CLASS`` (the old library's uWSGI
+                          backend) is set: it is ignored, the server is
+                          recognised from each request.
 ========================  ===========================================================
 """
 
@@ -27,22 +31,50 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core import checks
 
+from . import compat
 from .conf import invalid_settings
 
 MIDDLEWARE_PATH = "dwebsocket_c.middleware.WebSocketMiddleware"
-OLD_PACKAGE = "dwebsocket"
+OLD_PACKAGE = compat.OLD_NAME
+OLD_MIDDLEWARE_PATH = "dwebsocket.middleware.WebSocketMiddleware"
 _ORIGIN_RE = re.compile(r"^[a-z][a-z0-9+.-]*://[^/?#\s]+$", re.IGNORECASE)
 # RFC 7230 token characters, as RFC 6455 requires for subprotocol names.
 _TOKEN_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
-def _app_names() -> list[str]:
-    from django.apps import apps
+def _middleware() -> list[str]:
+    """``MIDDLEWARE``, with the old middleware path read as the new one when
+    ``install_as_dwebsocket()`` made it an alias."""
+    entries = list(getattr(settings, "MIDDLEWARE", None) or [])
+    if compat.is_installed():
+        entries = [MIDDLEWARE_PATH if m == OLD_MIDDLEWARE_PATH else m for m in entries]
+    return entries
 
-    return [config.name for config in apps.get_app_configs()]
+
+def _runserver_problem() -> str | None:
+    """Why ``manage.py runserver`` would not serve WebSockets, or None."""
+    from django.core.management import get_commands, load_command_class
+    from django.core.management.commands.runserver import Command as DjangoRunserver
+
+    from .devserver import WebSocketServerMixin
+
+    app_name = get_commands().get("runserver", "django.core")
+    if not isinstance(app_name, str):  # a command object registered by hand
+        return None
+    command_class = type(load_command_class(app_name, "runserver"))
+    serves = (
+        issubclass(command_class, DjangoRunserver)
+        and command_class.inner_run is DjangoRunserver.inner_run
+        and isinstance(command_class.server_cls, type)
+        and issubclass(command_class.server_cls, WebSocketServerMixin)
+    )
+    if serves:
+        return None
+    return f"the runserver command of {app_name!r}"
 
 
 @checks.register()
@@ -80,36 +112,55 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
 def check_installation(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     messages: list[checks.CheckMessage] = []
     installed = list(getattr(settings, "INSTALLED_APPS", []))
-    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    middleware = _middleware()
 
-    old_entries = [app for app in installed if app == OLD_PACKAGE or app.startswith(OLD_PACKAGE + ".")]
-    old_entries += [m for m in middleware if m.startswith(OLD_PACKAGE + ".")]
-    for entry in old_entries:
-        messages.append(checks.Error(
-            f"{entry!r} belongs to the old 'dwebsocket' package.",
-            hint=f"Replace it with {entry.replace(OLD_PACKAGE, 'dwebsocket_c', 1)!r} "
-                 "and import from dwebsocket_c instead of dwebsocket.",
-            id="dwebsocket_c.E002",
+    if not compat.is_installed():
+        old_entries = [app for app in installed
+                       if app == OLD_PACKAGE or app.startswith(OLD_PACKAGE + ".")]
+        old_entries += [m for m in middleware if m.startswith(OLD_PACKAGE + ".")]
+        for entry in old_entries:
+            messages.append(checks.Error(
+                f"{entry!r} belongs to the old 'dwebsocket' package.",
+                hint=f"Replace it with {entry.replace(OLD_PACKAGE, 'dwebsocket_c', 1)!r} "
+                     "and import from dwebsocket_c instead of dwebsocket, or call "
+                     "dwebsocket_c.install_as_dwebsocket() at the top of settings.py.",
+                id="dwebsocket_c.E002",
+            ))
+
+    if apps.is_installed("dwebsocket_c"):
+        runserver = _runserver_problem()
+        if runserver:
+            messages.append(checks.Warning(
+                f"`manage.py runserver` is {runserver}, which cannot hand a "
+                "connection over to a WebSocket view: under it, WebSocket "
+                "requests get 501.",
+                hint="Run another server for WebSockets (gunicorn -k gthread, "
+                     "uWSGI...), or remove the app that replaces runserver.",
+                id="dwebsocket_c.W001",
+            ))
+
+    listed_old_way = [m for m in getattr(settings, "MIDDLEWARE_CLASSES", None) or []
+                      if m in (MIDDLEWARE_PATH, OLD_MIDDLEWARE_PATH)]
+    for entry in listed_old_way:
+        if MIDDLEWARE_PATH in middleware:
+            hint = "It is in MIDDLEWARE already: delete MIDDLEWARE_CLASSES."
+        else:
+            hint = (f"Add {MIDDLEWARE_PATH!r} at the end of MIDDLEWARE if you want it "
+                    "(the decorators work without it), and delete MIDDLEWARE_CLASSES.")
+        messages.append(checks.Warning(
+            f"{entry!r} is listed in MIDDLEWARE_CLASSES, which Django no longer "
+            "reads: it does nothing there.",
+            hint=hint,
+            id="dwebsocket_c.W002",
         ))
 
-    names = _app_names()
-    if "dwebsocket_c" in names:
-        position = names.index("dwebsocket_c")
-        for rival in ("django.contrib.staticfiles", "daphne"):
-            if rival in names and names.index(rival) < position:
-                messages.append(checks.Warning(
-                    f"'dwebsocket_c' comes after {rival!r} in INSTALLED_APPS, so "
-                    f"`manage.py runserver` is {rival!r}'s and cannot serve WebSockets.",
-                    hint=f"Move 'dwebsocket_c' before {rival!r}.",
-                    id="dwebsocket_c.W001",
-                ))
-
-    if MIDDLEWARE_PATH in (getattr(settings, "MIDDLEWARE_CLASSES", None) or []):
+    if getattr(settings, "WEBSOCKET_FACTORY_CLASS", None) is not None:
         messages.append(checks.Warning(
-            "WebSocketMiddleware is listed in MIDDLEWARE_CLASSES, which Django "
-            "no longer reads.",
-            hint="Move it to MIDDLEWARE.",
-            id="dwebsocket_c.W002",
+            "WEBSOCKET_FACTORY_CLASS is obsolete and ignored: dwebsocket_c "
+            "recognises the server (uWSGI included) from each request and takes "
+            "the connection over the way that server needs.",
+            hint="Delete the setting.",
+            id="dwebsocket_c.W006",
         ))
 
     accept_all = getattr(settings, "WEBSOCKET_ACCEPT_ALL", False) is True

@@ -44,6 +44,13 @@ Setting                            Default      Meaning
                                                 (gthread, uWSGI threads) the pool less a
                                                 reserve for HTTP, else unbounded. See
                                                 :mod:`dwebsocket_c.capacity`.
+``WEBSOCKET_LEGACY_API``           ``False``    The end of the connection as dwebsocket
+                                                0.5 signalled it: iteration yields a final
+                                                ``None``, and once the client closed
+                                                ``has_messages()`` is True and ``read()``
+                                                returns ``None``. Unset, it is True in a
+                                                project that called
+                                                :func:`dwebsocket_c.install_as_dwebsocket`.
 =================================  ===========  =========================================
 
 Settings are read again for every connection (cheap), so
@@ -123,6 +130,7 @@ SETTINGS_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "WEBSOCKET_SEND_TIMEOUT", 30, _is_positive_number, "a positive number of seconds",
     ),
+    # Its default is really legacy_api_default(): see _value().
     SettingSpec("WEBSOCKET_LEGACY_API", False, _is_bool, "True or False"),
     SettingSpec(
         "WEBSOCKET_MAX_CONNECTIONS", None, _is_optional_positive_int,
@@ -131,11 +139,25 @@ SETTINGS_SPECS: tuple[SettingSpec, ...] = (
 )
 
 
+def legacy_api_default() -> bool:
+    """``WEBSOCKET_LEGACY_API`` when unset: on once ``install_as_dwebsocket()``
+    ran, since a project that calls it is one written for the old library."""
+    from .compat import is_installed
+
+    return is_installed()
+
+
+def _value(spec: SettingSpec) -> Any:
+    if spec.name == "WEBSOCKET_LEGACY_API" and not hasattr(django_settings, spec.name):
+        return legacy_api_default()
+    return getattr(django_settings, spec.name, spec.default)
+
+
 def invalid_settings() -> list[tuple[SettingSpec, Any]]:
     """The ``(spec, value)`` pairs of every setting whose value is invalid."""
     problems = []
     for spec in SETTINGS_SPECS:
-        value = getattr(django_settings, spec.name, spec.default)
+        value = _value(spec)
         if not spec.is_valid(value):
             problems.append((spec, value))
     return problems
@@ -166,7 +188,7 @@ def get_settings() -> WebSocketSettings:
     """
     values = {}
     for spec in SETTINGS_SPECS:
-        value = getattr(django_settings, spec.name, spec.default)
+        value = _value(spec)
         if not spec.is_valid(value):
             raise ImproperlyConfigured(
                 f"{spec.name} must be {spec.expected}, not {value!r}."

@@ -55,9 +55,9 @@ def unsupported_server_message(environ: dict[str, Any]) -> str:
     if software.startswith("WSGIServer/"):
         return (
             f"WebSocket refused: this is Django's own runserver, or another wsgiref "
-            f"server ({software}), which cannot hand a connection over. Add 'dwebsocket_c' to INSTALLED_APPS, "
-            "before 'django.contrib.staticfiles' (and before 'daphne'), so that "
-            "`manage.py runserver` is the dwebsocket_c one."
+            f"server ({software}), which cannot hand a connection over. Add 'dwebsocket_c' to "
+            "INSTALLED_APPS (before 'daphne', whose runserver is not Django's), so that "
+            "`manage.py runserver` serves WebSockets."
         )
     return (
         f"WebSocket refused: dwebsocket_c cannot take the connection over from "

@@ -32,8 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    # Before staticfiles: its `runserver` command (one that knows about
-    # upgraded connections) must win over staticfiles' and Django's own.
+    # Makes `runserver` (staticfiles' one too) serve websockets; any position.
     "dwebsocket_c",
     "django.contrib.staticfiles",
     "demo",

@@ -4,14 +4,13 @@ It is Django's ``runserver`` — or ``django.contrib.staticfiles``'s when that
 app is installed, so static files keep being served — with one change: its
 server (:class:`dwebsocket_c.devserver.WebSocketWSGIServer`) can hand a
 connection over to a WebSocket view. Autoreload, logging, ``--noreload``,
-``--ipv6``, ``--nostatic`` and the rest are unchanged. This is how Channels'
-``daphne`` app replaces ``runserver`` too.
+``--ipv6``, ``--nostatic`` and the rest are unchanged. On reload, open
+WebSockets are dropped (the process restarts).
 
-Django uses the ``runserver`` of the *first* app in ``INSTALLED_APPS`` that
-has one, so ``"dwebsocket_c"`` must come before
-``"django.contrib.staticfiles"`` (and ``"daphne"``); the system check
-``dwebsocket_c.W001`` says so when it does not. On reload, open WebSockets
-are dropped (the process restarts).
+The app's ``ready()`` (:mod:`dwebsocket_c.apps`) gives Django's own command
+the same server class, so ``runserver`` serves WebSockets whichever of
+``dwebsocket_c`` and ``django.contrib.staticfiles`` comes first in
+``INSTALLED_APPS``; this module only names the command in ``manage.py help``.
 """
 
 from django.apps import apps

@@ -1,0 +1,6 @@
+"""tests/migration: projects written for the old dwebsocket, on dwebsocket_c."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
