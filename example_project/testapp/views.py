@@ -5,6 +5,7 @@ observable (close codes, exceptions, the user, the adapter in use).
 """
 
 import logging
+import sys
 import time
 
 from django.conf import settings
@@ -178,27 +179,39 @@ def interrupted_send(request):
 @require_websocket
 def two_readers(request):
     """Two threads (greenlets) read one connection at once until the client
-    closes; the summary goes to the log."""
+    closes, one with wait(), one polling read(); the summary goes to the log."""
     import threading
 
     ws = request.websocket
     got, ends, errors = [], [], []
 
-    def reader():
+    def reader(polls):
+        """wait() in a loop; or (polls) read() in a busy loop, as a view that
+        polls does, until the connection is closed and read() has nothing."""
         try:
             while True:
-                message = ws.wait()
+                message = ws.read() if polls else ws.wait()
                 if message is None:
+                    if polls and not ws.is_closed():
+                        time.sleep(0)  # a greenlet must let the others run
+                        continue
                     ends.append(None)
                     return
                 got.append(message.text)
         except Exception as error:  # the bug was IndexError here
             errors.append(repr(error))
 
-    threads = [threading.Thread(target=reader) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    # Threads switch every 5 ms by default: a race between two readers needs
+    # a switch at one exact point. Switching (nearly) all the time finds it.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=reader, args=(polls,)) for polls in (False, True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        sys.setswitchinterval(switch_interval)
     logger.warning("two_readers: got=%d distinct=%d ends=%d errors=%s",
                    len(got), len(set(got)), len(ends), errors)

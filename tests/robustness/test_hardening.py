@@ -179,17 +179,22 @@ def test_frames_coalesced_with_the_handshake(server):
 
 @pytest.mark.parametrize("server", SERVER_NAMES, indirect=True)
 def test_two_readers(server):
-    """Two threads in wait() on one connection: each of 300 messages goes to
+    """Two threads in wait() on one connection: each of 3000 messages goes to
     exactly one of them, and both get None at the close (no IndexError)."""
     mark = server.log_mark()
     with raw_open(server, "/ws/two-readers/") as r:
-        r.send_raw(b"".join(wsraw.build_frame(OP_TEXT, f"n{i}".encode()) for i in range(300)))
+        # One message at a time, so that both readers race for each one.
+        r.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(3000):
+            r.send_raw(wsraw.build_frame(OP_TEXT, f"n{i}".encode()))
+            if i % 10 == 0:
+                time.sleep(0.0005)
         r.send_close(1000)
-        code, _, _ = recv_close(r, 10)
+        code, _, _ = recv_close(r, 20)
         assert code == 1000
     line = wait_until(lambda: "two_readers:" in server.log_since(mark) and server.log_since(mark),
                       timeout=10)
-    assert line and "two_readers: got=300 distinct=300 ends=2 errors=[]" in line, line
+    assert line and "two_readers: got=3000 distinct=3000 ends=2 errors=[]" in line, line
 
 
 @pytest.mark.slow
