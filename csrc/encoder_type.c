@@ -163,6 +163,17 @@ encoder_init(FrameEncoder *self, PyObject *args, PyObject *kwds)
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$Opnii:FrameEncoder", kwlist, &deflate,
                                      &client_side, &threshold, &mem_level, &level))
         return -1;
+    if (deflate != Py_None && PyDict_Check(deflate)) {
+        /* The handshake's dict may carry the local choices too. */
+        PyObject *t = PyDict_GetItemString(deflate, "threshold");
+        if (t != NULL) {
+            threshold = PyNumber_AsSsize_t(t, PyExc_OverflowError);
+            if (threshold == -1 && PyErr_Occurred())
+                return -1;
+        }
+        if (dict_int(deflate, "mem_level", 1, 9, mem_level, &mem_level) < 0)
+            return -1;
+    }
     if (threshold < 0) {
         PyErr_SetString(PyExc_ValueError, "threshold must be >= 0");
         return -1;
@@ -440,7 +451,8 @@ PyDoc_STRVAR(encoder_doc,
 "FrameEncoder(*, deflate=None, client_side=False, threshold=128, mem_level=8, level=-1)\n"
 "--\n\n"
 "Builds the data frames of one connection. `deflate`: the parameters\n"
-"negotiate_deflate() returned, or None for no compression.");
+"negotiate_deflate() returned, or None for no compression; its keys\n"
+"'threshold' and 'mem_level', when present, win over the arguments.");
 
 PyTypeObject ws_FrameEncoderType = {
     PyVarObject_HEAD_INIT(NULL, 0)

@@ -538,7 +538,7 @@ static PyGetSetDef parser_getset[] = {
 };
 
 PyDoc_STRVAR(parser_doc,
-"FrameParser(*, max_message_size=1048576, client_side=False, allow_rsv1=False)\n"
+"FrameParser(*, max_message_size=1048576, client_side=False, allow_rsv1=False, deflate=None)\n"
 "--\n\n"
 "Incremental RFC 6455 frame parser: feed() bytes, iterate for\n"
 "(opcode, payload) events; a protocol violation raises ProtocolError.");

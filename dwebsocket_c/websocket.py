@@ -127,6 +127,7 @@ class WebSocket:
         lock_factory: Callable[[], Any] = threading.Lock,
         server_timeout: float | None = None,
         make_timeout: Callable[[float, BaseException], Any] | None = None,
+        deflate: dict[str, Any] | None = None,
     ) -> None:
         # The server's timeout (its blocking mode), restored at the end.
         self._server_timeout = server_timeout
@@ -134,7 +135,10 @@ class WebSocket:
         # (gevent/eventlet only) builds the per-operation timeouts.
         self._transport = make_transport(sock, send_timeout, make_timeout)
 
-        self._parser = _core.FrameParser(max_message_size=max_message_size)
+        # ``deflate``: the permessage-deflate parameters of the handshake
+        # (None: not negotiated). The parser inflates, the encoder deflates.
+        self._parser = _core.FrameParser(max_message_size=max_message_size, deflate=deflate)
+        self._encoder = _core.FrameEncoder(deflate=deflate)
         # Received messages the view has not read. With WEBSOCKET_TEXT_AS_STR
         # a text message waits as plain bytes and is decoded when read, so
         # len() of every entry is its size in bytes.
@@ -473,10 +477,10 @@ class WebSocket:
             if self._state != _OPEN:
                 raise ConnectionClosed(self.close_code, self.close_reason)
             try:
-                if length <= COALESCE_LIMIT:
-                    self._transport.sendall(_core.build_frame(opcode, payload))
+                if length <= COALESCE_LIMIT or self._encoder.compresses(length):
+                    self._transport.sendall(self._encoder.encode(opcode, payload))
                 else:
-                    self._transport.sendall(_core.frame_header(opcode, length))
+                    self._transport.sendall(self._encoder.header(opcode, length))
                     self._transport.sendall(payload)
             except OSError as exc:  # includes socket.timeout (client not reading)
                 self._mark_transport_down()
