@@ -381,12 +381,20 @@ parser_feed(FrameParser *self, PyObject *arg)
             if (self->inflating && self->p.ev_rsv1) {
                 PyObject *msg;
                 if (!self->zactive)
-                    parser_zbegin(self);  /* an empty compressed message */
-                zr = parser_inflate(self, ws_pmd_tail, sizeof(ws_pmd_tail));
-                if (zr < 0)
-                    goto nomem;
-                if (zr > 0)
-                    goto done;
+                    parser_zbegin(self);
+                /* An empty payload is an empty message: the tail alone is
+                   not a whole block, and would corrupt the next message. */
+                if (self->p.ev_len > 0 && !self->inf.after_final) {
+                    zr = parser_inflate(self, ws_pmd_tail, sizeof(ws_pmd_tail));
+                    if (zr < 0)
+                        goto nomem;
+                    if (zr > 0)
+                        goto done;
+                    if (!ws_inflater_at_block_boundary(&self->inf)) {
+                        parser_zfail(self, 1007, "compressed message ends inside a deflate block");
+                        goto done;
+                    }
+                }
                 if (self->p.ev_opcode == WS_OP_TEXT && self->zutf8 != WS_UTF8_ACCEPT) {
                     parser_zfail(self, 1007, "text message is not valid UTF-8: it ends inside a character");
                     goto done;

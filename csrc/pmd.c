@@ -305,9 +305,12 @@ ws_inflate(ws_inflater *f, const uint8_t *in, size_t n, size_t *in_used,
         progress = zs->avail_in != ci || zs->avail_out != co;
         in_left -= ci - zs->avail_in;
         out_left -= co - zs->avail_out;
+        if (progress)
+            f->after_final = 0;
         if (r == Z_STREAM_END) {
             /* A final block (BFINAL): what follows starts a new stream. */
             inflateReset(zs);
+            f->after_final = 1;
             if (!in_left)
                 break;
             continue;
@@ -332,9 +335,17 @@ ws_inflate(ws_inflater *f, const uint8_t *in, size_t n, size_t *in_used,
     return res;
 }
 
+int
+ws_inflater_at_block_boundary(const ws_inflater *f)
+{
+    /* zlib sets bit 128 of data_type when it waits for a block header. */
+    return !f->ready || f->after_final || (f->zs.data_type & 128) != 0;
+}
+
 void
 ws_inflater_end_message(ws_inflater *f)
 {
+    f->after_final = 0;
     if (f->no_context_takeover)
         ws_inflater_free(f);
 }

@@ -53,6 +53,7 @@ typedef struct {
     int ready;               /* zs is initialized */
     int window_bits;         /* 9..15 */
     int no_context_takeover; /* free the state after each message */
+    int after_final;         /* the last input ended a final block (BFINAL) */
 } ws_inflater;
 
 enum ws_inflate_result {
@@ -71,8 +72,13 @@ enum ws_inflate_result ws_inflate(ws_inflater *f, const uint8_t *in, size_t n,
                                   size_t *out_used);
 
 /* The 4 bytes a sender strips from each message (section 7.2.2), to be
-   inflated after the message's last byte. */
+   inflated after the message's last byte, unless the message ended with a
+   final block (after_final: then they belong to no stream). */
 extern const uint8_t ws_pmd_tail[4];
+
+/* 1 when the stream stands between two deflate blocks, as it must after a
+   message and its 00 00 FF FF tail; 0 for a message cut inside a block. */
+int ws_inflater_at_block_boundary(const ws_inflater *f);
 
 /* The message is complete: reset or free the state as negotiated. */
 void ws_inflater_end_message(ws_inflater *f);
