@@ -29,7 +29,7 @@ typedef struct {
 } ws_pmd_params;
 
 /* Longest response value ws_pmd_response() can write, with its NUL. */
-#define WS_PMD_RESPONSE_MAX 128
+#define WS_PMD_RESPONSE_MAX 160  /* the longest is 128 characters */
 
 /* Pick the first acceptable permessage-deflate offer of a
    Sec-WebSocket-Extensions value (offers of other extensions are skipped).

@@ -77,6 +77,18 @@ def test_offer_vectors(offer, config, header, params):
     assert got_params == expected
 
 
+def test_the_longest_response():
+    header, _ = negotiate(
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+        "server_max_window_bits=10; client_max_window_bits=10"
+    )
+    assert header == (
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+        "server_max_window_bits=10; client_max_window_bits=10"
+    )
+    assert len(header) == 128
+
+
 @pytest.mark.parametrize(
     "offer",
     [
