@@ -325,8 +325,11 @@ ws_inflate(ws_inflater *f, const uint8_t *in, size_t n, size_t *in_used,
         }
         if (!in_left && zs->avail_out)
             break;  /* everything is out */
-        if (!progress)
+        if (!progress) {
+            if (in_left && out_left)
+                res = WS_INF_BAD;  /* zlib is stuck: never loop on it */
             break;
+        }
     }
     *in_used = n - in_left;
     *out_used = room - out_left;
