@@ -64,7 +64,9 @@ inflate_message(ws_inflater *f, const uint8_t *in, size_t n, unsigned opcode, ui
     for (phase = 0; phase < 2 && !code; phase++) {
         const uint8_t *src = phase ? ws_pmd_tail : in;
         size_t srclen = phase ? 4 : n, at = 0;
-        if (phase && (n == 0 || f->after_final))
+        if (n == 0)
+            break;  /* an empty message: nothing to inflate, not even the tail */
+        if (phase && f->after_final)
             break;
         for (;;) {
             size_t piece = srclen - at, used, wrote;
@@ -97,8 +99,8 @@ inflate_message(ws_inflater *f, const uint8_t *in, size_t n, unsigned opcode, ui
             }
             len += wrote;
             at += used;
-            if ((uint64_t)len > max)
-                code = 1009;
+            if (!code && (uint64_t)len > max)
+                code = 1009;  /* after the UTF-8 check, as parser_type.c */
             if (r == WS_INF_BAD && !code)
                 code = 1007;
             CHECK(r != WS_INF_NOMEM);
