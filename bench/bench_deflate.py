@@ -6,7 +6,8 @@ compression ratio, and memory per idle connection, against `websockets`.
     python bench/bench_deflate.py --only cpu      # or: --only memory
 
 CPU: every server is a real subprocess on 127.0.0.1 (ours: the example
-project under gunicorn gthread, compression on as its settings say;
+project under gunicorn gthread, compression on as its settings say, at
+the default level 1 and at zlib's default level 6 (what websockets uses);
 websockets: its asyncio and threading servers, compression on by default).
 One client in this process offers ``permessage-deflate;
 client_max_window_bits`` (as browsers do), compresses what it sends with
@@ -58,6 +59,11 @@ def contenders(threads: int = 64, worker_connections: int = 5000) -> dict[str, C
         Contender("ours-gthread", "ours gunicorn gthread", "ours",
                   [gunicorn, "-k", "gthread", "--threads", str(threads), *common,
                    "mysite.wsgi:application"], EXAMPLE, env=env, path="/ws/echo/"),
+        Contender("ours-gthread-l6", "ours gthread, level 6", "ours",
+                  [gunicorn, "-k", "gthread", "--threads", str(threads), *common,
+                   "mysite.wsgi:application"], EXAMPLE, path="/ws/echo/",
+                  env={**env, "DJANGO_SETTINGS_MODULE": "bench_settings_level6",
+                       "PYTHONPATH": f"{PEERS}{os.pathsep}{EXAMPLE}"}),
         Contender("ours-gevent", "ours gunicorn gevent", "ours",
                   [gunicorn, "-k", "gevent", "--worker-connections", str(worker_connections),
                    *common, "mysite.wsgi:application"], EXAMPLE, env=env, path="/ws/echo/"),
@@ -219,7 +225,7 @@ def med(xs):
 
 
 def run_cpu(args, cs) -> None:
-    names = ["ours-gthread", "websockets", "websockets-sync"]
+    names = ["ours-gthread", "ours-gthread-l6", "websockets", "websockets-sync"]
     up = []
     for n in names:
         if cs[n].start():
@@ -247,12 +253,13 @@ def run_cpu(args, cs) -> None:
             print(f"{cs[n].label:<22} {med([x['rt'] / args.duration for x in rs]):>14,.0f} "
                   f"{med(us):>10.1f} ({min(us):.1f}-{max(us):.1f}){'':>4} "
                   f"{med([x['wire_ratio'] for x in rs]):>9.3f}")
-        ours = results[row].get("ours-gthread")
-        for peer in ("websockets", "websockets-sync"):
-            if ours and results[row].get(peer):
-                ratios = [p["us_per_rt"] / o["us_per_rt"] for p, o in zip(results[row][peer], ours)]
-                print(f"{cs[peer].label} / ours CPU per round trip: {med(ratios):.2f}x "
-                      f"({min(ratios):.2f}-{max(ratios):.2f})")
+        for mine in ("ours-gthread", "ours-gthread-l6"):
+            ours = results[row].get(mine)
+            for peer in ("websockets", "websockets-sync"):
+                if ours and results[row].get(peer):
+                    ratios = [p["us_per_rt"] / o["us_per_rt"] for p, o in zip(results[row][peer], ours)]
+                    print(f"{cs[peer].label} / {cs[mine].label}, CPU per round trip: "
+                          f"{med(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
 
 
 # ---------------------------------------------------------------- memory

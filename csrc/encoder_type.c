@@ -171,7 +171,8 @@ encoder_init(FrameEncoder *self, PyObject *args, PyObject *kwds)
             if (threshold == -1 && PyErr_Occurred())
                 return -1;
         }
-        if (dict_int(deflate, "mem_level", 1, 9, mem_level, &mem_level) < 0)
+        if (dict_int(deflate, "mem_level", 1, 9, mem_level, &mem_level) < 0 ||
+            dict_int(deflate, "level", -1, 9, level, &level) < 0)
             return -1;
     }
     if (threshold < 0) {
@@ -452,7 +453,7 @@ PyDoc_STRVAR(encoder_doc,
 "--\n\n"
 "Builds the data frames of one connection. `deflate`: the parameters\n"
 "negotiate_deflate() returned, or None for no compression; its keys\n"
-"'threshold' and 'mem_level', when present, win over the arguments.");
+"'threshold', 'mem_level' and 'level', when present, win over the arguments.");
 
 PyTypeObject ws_FrameEncoderType = {
     PyVarObject_HEAD_INIT(NULL, 0)

@@ -284,7 +284,11 @@ ws_inflate(ws_inflater *f, const uint8_t *in, size_t n, size_t *in_used,
     size_t in_left = n, out_left = room;
     enum ws_inflate_result res = WS_INF_OK;
 
+    static const uint8_t nothing[1] = {0};
+
     *in_used = *out_used = 0;
+    if (in == NULL)
+        in = nothing;  /* n == 0: pointer arithmetic on NULL is undefined */
     if (!f->ready) {
         memset(zs, 0, sizeof(*zs));
         if (inflateInit2(zs, -f->window_bits) != Z_OK)

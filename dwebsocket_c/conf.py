@@ -69,6 +69,10 @@ Setting                                          Default  Meaning
                                                           2**bits.
 ``WEBSOCKET_COMPRESSION_MEM_LEVEL``              ``8``    zlib's memLevel for the
                                                           server's compressor, 1..9.
+``WEBSOCKET_COMPRESSION_LEVEL``                  ``1``    zlib's compression level, 1..9
+                                                          (1: fastest; 6: zlib's default,
+                                                          ~2.7x the CPU on 64 KiB of
+                                                          JSON for ~1% smaller output).
 ===============================================  =======  ==============================
 
 Settings are read again for every connection (cheap), so
@@ -117,7 +121,7 @@ def _is_window_bits(value: Any) -> bool:
     return type(value) is int and 9 <= value <= 15
 
 
-def _is_mem_level(value: Any) -> bool:
+def _is_1_to_9(value: Any) -> bool:
     return type(value) is int and 1 <= value <= 9
 
 
@@ -179,7 +183,8 @@ SETTINGS_SPECS: tuple[SettingSpec, ...] = (
         "WEBSOCKET_COMPRESSION_CLIENT_MAX_WINDOW_BITS", 12, _is_window_bits,
         "an int from 9 to 15",
     ),
-    SettingSpec("WEBSOCKET_COMPRESSION_MEM_LEVEL", 8, _is_mem_level, "an int from 1 to 9"),
+    SettingSpec("WEBSOCKET_COMPRESSION_MEM_LEVEL", 8, _is_1_to_9, "an int from 1 to 9"),
+    SettingSpec("WEBSOCKET_COMPRESSION_LEVEL", 1, _is_1_to_9, "an int from 1 to 9"),
 )
 
 
@@ -214,6 +219,7 @@ class WebSocketSettings:
     compression_server_max_window_bits: int
     compression_client_max_window_bits: int
     compression_mem_level: int
+    compression_level: int
 
 
 def get_settings() -> WebSocketSettings:
@@ -247,4 +253,5 @@ def get_settings() -> WebSocketSettings:
         compression_server_max_window_bits=values["WEBSOCKET_COMPRESSION_SERVER_MAX_WINDOW_BITS"],
         compression_client_max_window_bits=values["WEBSOCKET_COMPRESSION_CLIENT_MAX_WINDOW_BITS"],
         compression_mem_level=values["WEBSOCKET_COMPRESSION_MEM_LEVEL"],
+        compression_level=values["WEBSOCKET_COMPRESSION_LEVEL"],
     )

@@ -107,6 +107,7 @@ def negotiate(request: HttpRequest, settings: WebSocketSettings) -> Handshake:
             header, deflate = agreed
             deflate["threshold"] = settings.compression_threshold
             deflate["mem_level"] = settings.compression_mem_level
+            deflate["level"] = settings.compression_level
             extra_headers.append(("Sec-WebSocket-Extensions", header))
     return Handshake(
         _core.build_response(accept, subprotocol, extra_headers), subprotocol, deflate
