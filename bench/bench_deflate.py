@@ -18,6 +18,9 @@ window. Rounds alternate the contenders' order; the tables give medians
 per round trip (> 1: ours costs less). Wire ratio: payload bytes on the wire
 / message bytes, both directions.
 
+Fan-out: a group message for N members, compressed once for all (the
+encoders' ``share_key`` is equal without context takeover) or once per member.
+
 Memory: N connections to one server process (ours under gunicorn gevent,
 websockets asyncio), each after one 1 KiB round trip (so both sides'
 compressors and inflaters exist where they exist at all), then held idle;
@@ -299,6 +302,40 @@ def run_memory(args, cs) -> None:
                   f"{held / 1024:>13.1f} {(held - before) / args.conns:>9.1f}", flush=True)
 
 
+# ---------------------------------------------------------------- fan-out
+
+
+def run_fanout(args) -> None:
+    """A group message for N members: compressed once (the members' encoders
+    share a share_key: no context takeover) or once per member (context
+    takeover: each encoder's own stream). In-process C calls, CPU time."""
+    members = args.members
+    params = {"server_max_window_bits": 15, "client_max_window_bits": 15,
+              "client_no_context_takeover": False, "threshold": 128, "level": 1}
+    print(f"\n== group fan-out: one message to {members} members (FrameEncoder.encode), "
+          "CPU per message")
+    print(f"{'message':<22} {'once (shared) us':>17} {'per member us':>14} {'ratio':>7}")
+    for label, size in (("1 KiB JSON-like", 1024), ("64 KiB JSON-like", 65536)):
+        message = json_like(size, 3)
+        shared = [_core.FrameEncoder(deflate={**params, "server_no_context_takeover": True})
+                  for _ in range(members)]
+        own = [_core.FrameEncoder(deflate={**params, "server_no_context_takeover": False})
+               for _ in range(members)]
+        assert len({e.share_key for e in shared}) == 1 and own[0].share_key is None
+        once, each = [], []
+        for _ in range(args.rounds):
+            t = time.thread_time()
+            frame = shared[0].encode(_core.OP_TEXT, message)  # then written to every member
+            once.append(time.thread_time() - t)
+            t = time.thread_time()
+            for e in own:
+                e.encode(_core.OP_TEXT, message)
+            each.append(time.thread_time() - t)
+            assert shared[-1].encode(_core.OP_TEXT, message) == frame
+        print(f"{label:<22} {1e6 * med(once):>17.1f} {1e6 * med(each):>14.1f} "
+              f"{med(each) / med(once):>6.0f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5)
@@ -306,7 +343,8 @@ def main() -> None:
     ap.add_argument("--warmup", type=float, default=0.3)
     ap.add_argument("--conns", type=int, default=1000, help="connections for the memory part")
     ap.add_argument("--quick", action="store_true", help="2 rounds x 1 s, 300 connections")
-    ap.add_argument("--only", choices=["cpu", "memory"])
+    ap.add_argument("--members", type=int, default=200, help="group size for the fan-out part")
+    ap.add_argument("--only", choices=["cpu", "memory", "fanout"])
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.duration, args.conns = 2, 1.0, 300
@@ -317,6 +355,8 @@ def main() -> None:
         run_cpu(args, cs)
     if args.only in (None, "memory"):
         run_memory(args, cs)
+    if args.only in (None, "fanout"):
+        run_fanout(args)
 
 
 if __name__ == "__main__":
