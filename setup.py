@@ -18,7 +18,7 @@ from setuptools import Extension, setup
 
 def zlib_headers_present() -> bool:
     """Whether the C compiler finds <zlib.h> (permessage-deflate needs it)."""
-    cc = (sysconfig.get_config_var("CC") or "cc").split()
+    cc = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()
     if not shutil.which(cc[0]):
         return True  # let the build itself report the missing compiler
     with tempfile.TemporaryDirectory() as tmp:

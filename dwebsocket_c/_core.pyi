@@ -154,6 +154,9 @@ class FrameEncoder:
     must be serialized (the WebSocket's send lock does it).
     """
 
+    # ``deflate``: the parameters negotiate_deflate() returned; its keys
+    # "threshold", "mem_level" and "level", when present, win over the
+    # keyword arguments (the handshake adds them from the settings).
     def __init__(
         self,
         *,
