@@ -127,6 +127,16 @@ shared_deflater(int window_bits, int mem_level, int level)
 }
 #endif
 
+static int
+shared_available(void)
+{
+#ifdef WS_SHARED_DEFLATER
+    return shared_key_ok;
+#else
+    return 0;
+#endif
+}
+
 int
 ws_encoder_setup(void)
 {
@@ -292,21 +302,21 @@ encoder_encode(FrameEncoder *self, PyObject *const *args, Py_ssize_t nargs)
             memcpy(out + hlen, view.buf, (size_t)view.len);
         goto done;
     }
-    if (self->busy) {
-        PyErr_SetString(PyExc_RuntimeError, "FrameEncoder.encode() called concurrently; "
-                        "serialize the sends of a connection");
-        goto done;
-    }
     {
         ws_deflater *d = &self->own;
         int reset = self->no_context_takeover;
         size_t bound, clen, hlen;
         uint8_t *out;
+        /* Only the connection's own stream (context takeover) has state
+           that two calls could share; the per-thread one is per thread. */
+        int own = !(reset && shared_available());
 #ifdef WS_SHARED_DEFLATER
         if (reset) {
             ws_deflater *shared = shared_deflater(self->window_bits, self->mem_level, self->level);
             if (shared != NULL)
                 d = shared;
+            else
+                own = 1;  /* no thread-local storage: this encoder's stream */
         }
 #endif
         bound = ws_deflate_bound(d, (size_t)view.len);
@@ -320,7 +330,15 @@ encoder_encode(FrameEncoder *self, PyObject *const *args, Py_ssize_t nargs)
         if (r == NULL)
             goto done;
         out = (uint8_t *)PyBytes_AS_STRING(r);
-        self->busy = 1;
+        if (own) {
+            if (self->busy) {
+                Py_CLEAR(r);
+                PyErr_SetString(PyExc_RuntimeError, "FrameEncoder.encode() called concurrently "
+                                "with context takeover: serialize the sends of a connection");
+                goto done;
+            }
+            self->busy = 1;
+        }
         if (view.len >= DEFLATE_NOGIL_THRESHOLD) {
             /* The shared stream is this thread's: nobody else can use it. */
             Py_BEGIN_ALLOW_THREADS
@@ -331,7 +349,8 @@ encoder_encode(FrameEncoder *self, PyObject *const *args, Py_ssize_t nargs)
             clen = ws_deflate_message(d, view.buf, (size_t)view.len, out + WS_MAX_HEADER,
                                       bound, reset);
         }
-        self->busy = 0;
+        if (own)
+            self->busy = 0;
         if (clen == (size_t)-1) {
             Py_CLEAR(r);
             PyErr_NoMemory();
@@ -416,6 +435,13 @@ encoder_get_threshold(FrameEncoder *self, void *closure)
 }
 
 static PyObject *
+encoder_get_keeps_context(FrameEncoder *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(self->deflate && !self->no_context_takeover);
+}
+
+static PyObject *
 encoder_get_holds_stream(FrameEncoder *self, void *closure)
 {
     (void)closure;
@@ -443,6 +469,10 @@ static PyGetSetDef encoder_getset[] = {
      "Encoders with equal share_key produce the same frame for the same message "
      "(compress once for a group); None when the frame depends on this connection's "
      "history (context takeover) or is masked.", NULL},
+    {"keeps_context", (getter)encoder_get_keeps_context, NULL,
+     "True with context takeover: each frame depends on the ones encoded before, "
+     "so frames must be written in the order encode() made them (encode under the "
+     "send lock); False: encode() may run anywhere, even concurrently.", NULL},
     {"holds_stream", (getter)encoder_get_holds_stream, NULL,
      "Whether this encoder holds a compressor of its own (context takeover only).", NULL},
     {NULL, NULL, NULL, NULL, NULL},

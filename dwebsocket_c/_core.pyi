@@ -179,6 +179,11 @@ class FrameEncoder:
     @property
     def share_key(self) -> tuple[Any, ...] | None: ...
     @property
+    def keeps_context(self) -> bool:
+        """True with context takeover: write frames in the order encode()
+        made them (encode under the send lock). False: encode() may run
+        anywhere, even from several threads at once."""
+    @property
     def holds_stream(self) -> bool:
         """Whether this encoder owns a compressor (context takeover only)."""
 

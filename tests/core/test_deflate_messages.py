@@ -357,6 +357,7 @@ def test_share_key_tells_when_one_frame_serves_every_member():
     assert a.share_key == b.share_key is not None
     assert other.share_key != a.share_key
     assert takeover.share_key is None
+    assert takeover.keeps_context and not a.keeps_context and not FrameEncoder().keeps_context
     assert FrameEncoder().share_key == FrameEncoder().share_key
     b.encode(OP_TEXT, b"history " * 100)  # no history kept: same frame
     assert a.encode(OP_TEXT, JSON_LIKE) == b.encode(OP_TEXT, JSON_LIKE)
@@ -418,3 +419,29 @@ def test_message_cut_inside_a_deflate_block_is_1007():
     data = z.compress(JSON_LIKE * 3) + z.flush(zlib.Z_SYNC_FLUSH)
     error = protocol_error(FrameParser(deflate=params()), frame(OP_TEXT, data[: len(data) // 2]))
     assert error.code == 1007 and "inside a deflate block" in error.reason
+
+
+def test_no_takeover_encoder_is_usable_from_many_threads_at_once():
+    """Without context takeover, encode() keeps no state of its own (the
+    compressor is the thread's): big messages compressed from 4 threads at
+    once, the GIL released meanwhile, all inflate right."""
+    import threading
+
+    encoder = FrameEncoder(deflate=params(server_nct=True))
+    message = JSON_LIKE * 200
+    failures = []
+
+    def work():
+        try:
+            for _ in range(20):
+                _, payload = split_frame(encoder.encode(OP_TEXT, message))
+                assert zlib_inflater().decompress(payload + TAIL) == message
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures
