@@ -382,9 +382,10 @@ size_t
 ws_deflate_bound(ws_deflater *d, size_t n)
 {
     (void)d;
-    /* Stored blocks at worst (5 bytes per block of at least 16 KiB), plus
-       the sync flush's empty block; generous for any zlib version. */
-    return n + (n >> 6) + 64;
+    /* zlib's conservative bound for any parameters (a small memLevel makes
+       small stored blocks, 5 bytes each), plus the sync flush's empty
+       block and a margin. */
+    return n + (n >> 3) + (n >> 6) + 64;
 }
 
 size_t

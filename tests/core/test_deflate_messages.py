@@ -445,3 +445,16 @@ def test_no_takeover_encoder_is_usable_from_many_threads_at_once():
     for t in threads:
         t.join()
     assert not failures, failures
+
+
+@pytest.mark.parametrize("mem_level", [1, 2, 9])
+@pytest.mark.parametrize("level", [1, 6, 9])
+def test_incompressible_data_with_any_memory_level(mem_level, level):
+    """Small memLevels make small stored blocks (5 bytes of overhead each):
+    the output buffer is sized for the worst case."""
+    encoder = FrameEncoder(deflate=params(server_bits=9), mem_level=mem_level, level=level)
+    data = os.urandom(200_000)
+    inflater = zlib_inflater(9)
+    for message in (data, data[:1000], JSON_LIKE):
+        _, payload = split_frame(encoder.encode(OP_BINARY, message))
+        assert inflater.decompress(payload + TAIL) == message
