@@ -14,6 +14,15 @@ extern PyObject *ws_HandshakeError;
 
 extern PyTypeObject ws_FrameParserType;
 extern PyTypeObject ws_Utf8ValidatorType;
+extern PyTypeObject ws_FrameEncoderType;
+
+/* Read "<side>_max_window_bits" and "<side>_no_context_takeover" from the
+   dict negotiate_deflate() returned (side: "server" or "client"). */
+int ws_deflate_params_get(PyObject *params, const char *side, int *window_bits,
+                          int *no_context_takeover);
+
+/* Once at import: the per-thread shared compressor's key. */
+int ws_encoder_setup(void);
 
 /* A new ProtocolError(code, reason) instance, or NULL with an exception. */
 PyObject *ws_new_protocol_error(int code, const char *reason);

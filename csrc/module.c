@@ -8,6 +8,7 @@
 #include "frames.h"
 #include "handshake.h"
 #include "mask.h"
+#include "pmd.h"
 #include "sha1.h"
 #include "utf8.h"
 #include "wsparse.h"
@@ -822,6 +823,66 @@ done:
     return r;
 }
 
+/* permessage-deflate negotiation: the C parser, the response, and the
+   agreed parameters as a dict (what FrameParser and FrameEncoder take). */
+static PyObject *
+negotiate_deflate(PyObject *m, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {
+        "offer", "server_max_window_bits", "client_max_window_bits",
+        "server_no_context_takeover", "client_no_context_takeover"};
+    PyObject *a[5], *params;
+    ws_pmd_config cfg;
+    ws_pmd_params prm;
+    ws_str offer;
+    Py_buffer view;
+    char resp[WS_PMD_RESPONSE_MAX];
+    size_t rlen;
+    int i, accepted, *bits[2];
+    (void)m;
+
+    if (bind_args("negotiate_deflate", args, nargs, kwnames, names, 5, 1, 1, a) < 0)
+        return NULL;
+    cfg.server_max_window_bits = cfg.client_max_window_bits = 15;
+    bits[0] = &cfg.server_max_window_bits;
+    bits[1] = &cfg.client_max_window_bits;
+    for (i = 0; i < 2; i++) {
+        long v;
+        if (a[1 + i] == NULL)
+            continue;
+        v = PyLong_AsLong(a[1 + i]);
+        if (v == -1 && PyErr_Occurred())
+            return NULL;
+        if (v < 9 || v > 15) {
+            PyErr_Format(PyExc_ValueError, "%s must be in 9..15, not %ld", names[1 + i], v);
+            return NULL;
+        }
+        *bits[i] = (int)v;
+    }
+    if ((cfg.server_no_context_takeover = opt_bool(a[3], 1)) < 0 ||
+        (cfg.client_no_context_takeover = opt_bool(a[4], 0)) < 0)
+        return NULL;
+    if (a[0] == Py_None)
+        Py_RETURN_NONE;
+    if (get_text(a[0], "offer", &offer, &view) < 0)
+        return NULL;
+    accepted = ws_pmd_negotiate(offer.p, offer.n, &cfg, &prm);
+    release(&view);
+    if (!accepted)
+        Py_RETURN_NONE;
+    rlen = ws_pmd_response(&prm, resp);
+    params = Py_BuildValue("{s:i,s:i,s:O,s:O}",
+                           "server_max_window_bits", prm.server_max_window_bits,
+                           "client_max_window_bits", prm.client_max_window_bits,
+                           "server_no_context_takeover",
+                           prm.server_no_context_takeover ? Py_True : Py_False,
+                           "client_no_context_takeover",
+                           prm.client_no_context_takeover ? Py_True : Py_False);
+    if (params == NULL)
+        return NULL;
+    return Py_BuildValue("(s#N)", resp, (Py_ssize_t)rlen, params);
+}
+
 /* ------------------------------------------------------------------ */
 /* SHA-1 and base64, exposed for tests                                 */
 
@@ -918,6 +979,13 @@ static PyMethodDef core_methods[] = {
     {"build_response", FASTFN(build_response), FASTCALL_KW,
      "build_response(accept, subprotocol=None, extra_headers=())\n--\n\n"
      "The exact bytes of the 101 response."},
+    {"negotiate_deflate", FASTFN(negotiate_deflate), FASTCALL_KW,
+     "negotiate_deflate(offer, *, server_max_window_bits=15, client_max_window_bits=15,\n"
+     "                  server_no_context_takeover=True, client_no_context_takeover=False)\n"
+     "--\n\n"
+     "Accept the first acceptable permessage-deflate offer of a\n"
+     "Sec-WebSocket-Extensions value: (response header value, parameters),\n"
+     "or None when no offer is acceptable."},
     {"sha1", py_sha1, METH_O, "sha1(data, /)\n--\n\nSHA-1 digest (20 bytes)."},
     {"base64_encode", py_base64_encode, METH_O,
      "base64_encode(data, /)\n--\n\nStandard base64 with padding."},
@@ -978,8 +1046,10 @@ PyInit__core(void)
     size_t i;
 
     ws_mask_init();
-    if (PyType_Ready(&ws_FrameParserType) < 0 || PyType_Ready(&ws_Utf8ValidatorType) < 0)
+    if (PyType_Ready(&ws_FrameParserType) < 0 || PyType_Ready(&ws_Utf8ValidatorType) < 0 ||
+        PyType_Ready(&ws_FrameEncoderType) < 0)
         return NULL;
+    ws_encoder_setup();
     mod = PyModule_Create(&core_module);
     if (mod == NULL)
         return NULL;
@@ -1023,6 +1093,11 @@ PyInit__core(void)
         goto fail;
     Py_INCREF(&ws_FrameParserType);
     if (add_object(mod, "FrameParser", (PyObject *)&ws_FrameParserType) < 0)
+        goto fail;
+    Py_INCREF(&ws_FrameEncoderType);
+    if (add_object(mod, "FrameEncoder", (PyObject *)&ws_FrameEncoderType) < 0)
+        goto fail;
+    if (PyModule_AddStringConstant(mod, "ZLIB_VERSION", zlibVersion()) < 0)
         goto fail;
     Py_INCREF(&ws_Utf8ValidatorType);
     if (add_object(mod, "Utf8Validator", (PyObject *)&ws_Utf8ValidatorType) < 0)

@@ -6,7 +6,16 @@
    a fragmented one grows the same bytes object with _PyBytes_Resize. */
 #include "core.h"
 
+#include "pmd.h"
+#include "utf8.h"
 #include "wsparse.h"
+
+/* Compressed payload is unmasked into a buffer on the stack of feed() this
+   big, then inflated from there into the message. */
+#define INFLATE_SCRATCH 16384
+
+/* Inflating releases the GIL when this much output room is at stake. */
+#define INFLATE_NOGIL_THRESHOLD (64 * 1024)
 
 /* With no size limit, never trust a declared length for pre-allocation:
    allocate at most this much beyond what has actually arrived. */
@@ -22,6 +31,14 @@ typedef struct {
     PyObject *events;  /* list of (opcode, payload) tuples; [head:] are pending */
     Py_ssize_t head;
     PyObject *error;   /* the ProtocolError, made on first use once failed */
+
+    /* permessage-deflate: RSV1 messages are inflated into buf. */
+    int inflating;       /* negotiated */
+    ws_inflater inf;
+    int zactive;         /* the current message is compressed */
+    uint64_t zfed;       /* its compressed bytes inflated so far */
+    Py_ssize_t zlen;     /* its inflated bytes in buf */
+    uint32_t zutf8;      /* UTF-8 state of its inflated text */
 } FrameParser;
 
 /* Supports GC because of `error`: an exception whose __traceback__ holds
@@ -50,6 +67,7 @@ parser_dealloc(FrameParser *self)
     Py_CLEAR(self->error);
     Py_CLEAR(self->events);
     Py_CLEAR(self->buf);
+    ws_inflater_free(&self->inf);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -75,8 +93,9 @@ parser_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 static int
 parser_init(FrameParser *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"max_message_size", "client_side", "allow_rsv1", NULL};
-    PyObject *max_obj = NULL, *events;
+    static char *kwlist[] = {"max_message_size", "client_side", "allow_rsv1", "deflate", NULL};
+    PyObject *max_obj = NULL, *deflate = NULL, *events;
+    int window_bits = 15, no_takeover = 0;
     int client_side = 0, allow_rsv1 = 0;
     uint64_t max_size = (uint64_t)PY_SSIZE_T_MAX;
     int limited = 0;
@@ -85,8 +104,15 @@ parser_init(FrameParser *self, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_RuntimeError, "FrameParser re-initialized during feed()");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$Opp:FrameParser", kwlist,
-                                     &max_obj, &client_side, &allow_rsv1))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OppO:FrameParser", kwlist,
+                                     &max_obj, &client_side, &allow_rsv1, &deflate))
+        return -1;
+    if (deflate == Py_None)
+        deflate = NULL;
+    /* The peer's compressor: the client's, or the server's on a client. */
+    if (deflate != NULL &&
+        ws_deflate_params_get(deflate, client_side ? "server" : "client",
+                              &window_bits, &no_takeover) < 0)
         return -1;
     if (max_obj == NULL) {
         max_size = 1 << 20;
@@ -112,7 +138,17 @@ parser_init(FrameParser *self, PyObject *args, PyObject *kwds)
     self->cap = 0;
     self->head = 0;
     self->limited = limited;
-    ws_parser_init(&self->p, max_size, client_side, allow_rsv1);
+    ws_parser_init(&self->p, max_size, client_side, allow_rsv1 || deflate != NULL);
+    ws_inflater_free(&self->inf);
+    ws_inflater_init(&self->inf, window_bits, no_takeover);
+    self->inflating = deflate != NULL;
+    self->zactive = 0;
+    if (self->inflating) {
+        /* The inflated size is checked as it grows; the wire size of an
+           incompressible message is a little over it. */
+        uint64_t slack = (max_size >> 6) + 1024;
+        self->p.max_compressed = max_size > UINT64_MAX - slack ? UINT64_MAX : max_size + slack;
+    }
     return 0;
 }
 
@@ -200,12 +236,105 @@ parser_take_message(FrameParser *self)
     return msg;
 }
 
+/* The stream fails while inflating: the message being built is dropped. */
+static int
+parser_zfail(FrameParser *self, int code, const char *reason)
+{
+    ws_parser_abort(&self->p, code, reason);
+    Py_CLEAR(self->buf);
+    self->cap = 0;
+    self->zactive = 0;
+    ws_inflater_free(&self->inf);
+    return 1;
+}
+
+/* A compressed message starts. */
+static void
+parser_zbegin(FrameParser *self)
+{
+    self->zactive = 1;
+    self->zfed = 0;
+    self->zlen = 0;
+    self->zutf8 = WS_UTF8_ACCEPT;
+    Py_CLEAR(self->buf);
+    self->cap = 0;
+}
+
+/* Inflate in[0..n) at the end of buf, growing it up to max_message_size
+   + 1 bytes: one byte over the limit is refused (1009) before zlib may
+   write more. UTF-8 is checked as the text comes out. Returns 0, 1 when
+   the stream failed, -1 with a Python exception. */
+static int
+parser_inflate(FrameParser *self, const uint8_t *in, size_t n)
+{
+    uint64_t limit = self->p.max_size;
+    Py_ssize_t hard = limit >= (uint64_t)PY_SSIZE_T_MAX ? PY_SSIZE_T_MAX : (Py_ssize_t)limit + 1;
+    int text = self->p.msg_opcode == WS_OP_TEXT;
+
+    for (;;) {
+        size_t in_used, out_used, room;
+        uint8_t *out;
+        enum ws_inflate_result r;
+        if (self->buf == NULL || self->zlen == self->cap) {
+            Py_ssize_t cap = self->cap < 8192 ? 16384 : self->cap > hard / 2 ? hard : self->cap * 2;
+            if (cap > hard)
+                cap = hard;
+            if (cap <= self->zlen)
+                return parser_zfail(self, 1011, "inflated message too large for memory");
+            if (self->buf == NULL)
+                self->buf = PyBytes_FromStringAndSize(NULL, cap);
+            else
+                (void)_PyBytes_Resize(&self->buf, cap);
+            if (self->buf == NULL) {
+                self->cap = 0;
+                return -1;
+            }
+            self->cap = cap;
+        }
+        out = (uint8_t *)PyBytes_AS_STRING(self->buf) + self->zlen;
+        room = (size_t)(self->cap - self->zlen);
+        if (room >= INFLATE_NOGIL_THRESHOLD || n >= INFLATE_NOGIL_THRESHOLD / 4) {
+            /* buf and the input are ours alone while `busy` is set. */
+            Py_BEGIN_ALLOW_THREADS
+            r = ws_inflate(&self->inf, in, n, &in_used, out, room, &out_used);
+            Py_END_ALLOW_THREADS
+        } else {
+            r = ws_inflate(&self->inf, in, n, &in_used, out, room, &out_used);
+        }
+        if (text && out_used) {
+            self->zutf8 = ws_utf8_feed(self->zutf8, out, out_used);
+            if (self->zutf8 == WS_UTF8_REJECT)
+                return parser_zfail(self, 1007, "text message is not valid UTF-8 (after inflating)");
+        }
+        self->zlen += (Py_ssize_t)out_used;
+        in += in_used;
+        n -= in_used;
+        if ((uint64_t)self->zlen > limit) {
+            char why[96];
+            PyOS_snprintf(why, sizeof(why),
+                          "message exceeds the limit of %llu bytes once inflated",
+                          (unsigned long long)limit);
+            return parser_zfail(self, 1009, why);
+        }
+        if (r == WS_INF_BAD)
+            return parser_zfail(self, 1007, "invalid compressed data (permessage-deflate)");
+        if (r == WS_INF_NOMEM) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        if (r == WS_INF_OK)
+            return 0;
+    }
+}
+
 static PyObject *
 parser_feed(FrameParser *self, PyObject *arg)
 {
     Py_buffer view;
     const uint8_t *data;
     size_t len;
+    uint8_t scratch[INFLATE_SCRATCH];
+    int zr;
 
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
         return NULL;
@@ -222,19 +351,73 @@ parser_feed(FrameParser *self, PyObject *arg)
         enum ws_result r = ws_parse(&self->p, data, len, &used);
         data += used;
         len -= used;
+        if (self->zactive && r != WS_ERROR) {
+            /* Compressed bytes unmasked into scratch since the last call. */
+            uint64_t total = r == WS_MESSAGE ? self->p.ev_len : self->p.msg_len;
+            size_t fresh = (size_t)(total - self->zfed);
+            self->zfed = total;
+            self->p.out = scratch;
+            self->p.out_room = sizeof(scratch);
+            if (fresh && (zr = parser_inflate(self, scratch, fresh)) != 0) {
+                if (zr < 0)
+                    goto nomem;
+                goto done;
+            }
+        }
         switch (r) {
         case WS_NEED_INPUT:
             goto done;
         case WS_NEED_SPACE:
-            if (parser_grow(self) < 0)
+            if (self->inflating && self->p.msg_rsv1) {
+                if (!self->zactive)
+                    parser_zbegin(self);
+                self->p.out = scratch;
+                self->p.out_room = sizeof(scratch);
+            } else if (parser_grow(self) < 0) {
+                goto nomem;
+            }
+            break;
+        case WS_MESSAGE:
+            if (self->inflating && self->p.ev_rsv1) {
+                PyObject *msg;
+                if (!self->zactive)
+                    parser_zbegin(self);
+                /* An empty payload is an empty message: the tail alone is
+                   not a whole block, and would corrupt the next message. */
+                if (self->p.ev_len > 0 && !self->inf.after_final) {
+                    zr = parser_inflate(self, ws_pmd_tail, sizeof(ws_pmd_tail));
+                    if (zr < 0)
+                        goto nomem;
+                    if (zr > 0)
+                        goto done;
+                    if (!ws_inflater_at_block_boundary(&self->inf)) {
+                        parser_zfail(self, 1007, "compressed message ends inside a deflate block");
+                        goto done;
+                    }
+                }
+                if (self->p.ev_opcode == WS_OP_TEXT && self->zutf8 != WS_UTF8_ACCEPT) {
+                    parser_zfail(self, 1007, "text message is not valid UTF-8: it ends inside a character");
+                    goto done;
+                }
+                ws_inflater_end_message(&self->inf);
+                self->zactive = 0;
+                self->p.out = NULL;
+                self->p.out_room = 0;
+                msg = self->buf;
+                self->buf = NULL;
+                self->cap = 0;
+                if (msg == NULL)
+                    msg = PyBytes_FromStringAndSize(NULL, 0);
+                else if (Py_SIZE(msg) != self->zlen && _PyBytes_Resize(&msg, self->zlen) < 0)
+                    msg = NULL;
+                if (parser_push(self, (long)self->p.ev_opcode, msg) < 0)
+                    goto nomem;
+                break;
+            }
+            if (parser_push(self, (long)self->p.ev_opcode | (self->p.ev_rsv1 ? 0x40 : 0),
+                            parser_take_message(self)) < 0)
                 goto nomem;
             break;
-        case WS_MESSAGE: {
-            long op = (long)self->p.ev_opcode | (self->p.ev_rsv1 ? 0x40 : 0);
-            if (parser_push(self, op, parser_take_message(self)) < 0)
-                goto nomem;
-            break;
-        }
         case WS_CONTROL:
             if (parser_push(self, (long)self->p.ev_opcode,
                             PyBytes_FromStringAndSize((const char *)self->p.ctrl,
@@ -244,6 +427,7 @@ parser_feed(FrameParser *self, PyObject *arg)
         case WS_ERROR:
             Py_CLEAR(self->buf);  /* the partial message is dropped */
             self->cap = 0;
+            self->zactive = 0;
             goto done;
         }
     }
@@ -251,10 +435,16 @@ nomem:
     /* Only allocation fails here: the stream cannot go on. Raise the
        MemoryError now; iteration will report 1011 afterwards. */
     parser_abort(self, "out of memory while parsing a frame");
+    self->zactive = 0;
     self->busy = 0;
     PyBuffer_Release(&view);
     return NULL;
 done:
+    if (self->zactive) {
+        /* scratch dies with this call: the next bytes ask for space. */
+        self->p.out = NULL;
+        self->p.out_room = 0;
+    }
     self->busy = 0;
     PyBuffer_Release(&view);
     Py_RETURN_NONE;
@@ -356,7 +546,7 @@ static PyGetSetDef parser_getset[] = {
 };
 
 PyDoc_STRVAR(parser_doc,
-"FrameParser(*, max_message_size=1048576, client_side=False, allow_rsv1=False)\n"
+"FrameParser(*, max_message_size=1048576, client_side=False, allow_rsv1=False, deflate=None)\n"
 "--\n\n"
 "Incremental RFC 6455 frame parser: feed() bytes, iterate for\n"
 "(opcode, payload) events; a protocol violation raises ProtocolError.");

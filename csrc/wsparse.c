@@ -19,6 +19,7 @@ ws_parser_init(ws_parser *p, uint64_t max_size, int client_side, int allow_rsv1)
 {
     memset(p, 0, sizeof(*p));
     p->max_size = max_size;
+    p->max_compressed = max_size;
     p->client_side = client_side != 0;
     p->allow_rsv1 = allow_rsv1 != 0;
     p->state = ST_HEADER;
@@ -171,10 +172,12 @@ start_frame(ws_parser *p)
         /* Refuse an oversized message from its header, before buffering any
            of it (msg_len is exact here: earlier fragments are complete). */
         uint64_t before = p->opcode == WS_OP_CONT ? p->msg_len : 0;
-        if (len > p->max_size - before)
+        int rsv1 = p->opcode == WS_OP_CONT ? p->msg_rsv1 : (p->hdr[0] & 0x40) != 0;
+        uint64_t limit = rsv1 ? p->max_compressed : p->max_size;
+        if (len > limit - before)
             return fail(p, 1009, "message of %llu bytes exceeds the limit of %llu bytes",
                         (unsigned long long)(before + len),
-                        (unsigned long long)p->max_size);
+                        (unsigned long long)limit);
         if (p->opcode != WS_OP_CONT) {
             p->in_message = 1;
             p->msg_opcode = p->opcode;

@@ -42,6 +42,10 @@ typedef struct {
     uint64_t max_size;      /* largest message accepted, in bytes */
     int client_side;        /* we are the client: frames must be unmasked */
     int allow_rsv1;         /* an extension (permessage-deflate) owns RSV1 */
+    uint64_t max_compressed;/* wire-size limit of an RSV1 message: max_size,
+                               unless the caller inflates and checks the
+                               inflated size itself (then a little more, for
+                               incompressible data) */
 
     int state;              /* private: header, payload, closed, failed */
 

@@ -5,7 +5,7 @@ Nothing in this module touches a socket.
 """
 
 from collections.abc import Iterator, Sequence
-from typing import Final
+from typing import Any, Final, final
 
 from typing_extensions import Buffer, disjoint_base
 
@@ -99,6 +99,18 @@ class FrameParser:
     fragments together) longer than ``max_message_size``, detected from the
     frame header before any of its payload is buffered [1009].
 
+    With ``deflate`` (the parameters ``negotiate_deflate`` returned),
+    permessage-deflate (RFC 7692) is on: RSV1 marks a compressed message
+    (first frame only: RSV1 on a continuation or control frame [1002]), and
+    its payload is inflated here, so events carry the inflated message. The
+    limit applies to the inflated size, checked as it inflates: a message
+    is refused [1009] once its output passes ``max_message_size`` bytes,
+    whatever its compressed size. Text is UTF-8-checked as it comes out of
+    zlib [1007]; data that does not inflate [1007]. zlib's state is
+    allocated on the first compressed message, and freed after each one
+    when the client does not take its context over. The GIL is released
+    while inflating large outputs.
+
     Not thread-safe: one parser per connection, used by one thread at a
     time.
     """
@@ -109,6 +121,7 @@ class FrameParser:
         max_message_size: int | None = 1048576,
         client_side: bool = False,
         allow_rsv1: bool = False,
+        deflate: dict[str, Any] | None = None,
     ) -> None: ...
     def feed(self, data: Buffer, /) -> None: ...
     def __iter__(self) -> Iterator[tuple[int, bytes]]: ...
@@ -124,6 +137,76 @@ class FrameParser:
         """The error that failed the stream, or None."""
     @property
     def max_message_size(self) -> int | None: ...
+
+@final
+class FrameEncoder:
+    """The data frames of one connection (``send()``), compressed with
+    permessage-deflate when it was negotiated and the message has at least
+    ``threshold`` bytes; smaller ones go plain (RSV1 clear).
+
+    Without context takeover on our side (the default), one zlib stream per
+    OS thread serves every connection (it forgets each message), so an
+    encoder holds no compressor memory; with context takeover it gets its
+    own stream at its first compressed message. ``share_key``: encoders
+    with the same key build the same frame for the same message, so a group
+    can compress a message once for all its members (None: this
+    connection's frames depend on its own history). Sends of one connection
+    must be serialized (the WebSocket's send lock does it).
+    """
+
+    # ``deflate``: the parameters negotiate_deflate() returned; its keys
+    # "threshold", "mem_level" and "level", when present, win over the
+    # keyword arguments (the handshake adds them from the settings).
+    def __init__(
+        self,
+        *,
+        deflate: dict[str, Any] | None = None,
+        client_side: bool = False,
+        threshold: int = 128,
+        mem_level: int = 8,
+        level: int = -1,
+    ) -> None: ...
+    def encode(self, opcode: int, payload: Buffer, /) -> bytes:
+        """One whole frame (FIN set) for a text (1) or binary (2) message."""
+    def compresses(self, length: int, /) -> bool:
+        """Whether a message of ``length`` bytes would be compressed."""
+    def header(self, opcode: int, length: int, /) -> bytes:
+        """The header of a plain unmasked frame; its payload follows as is."""
+    @property
+    def deflate(self) -> bool: ...
+    @property
+    def threshold(self) -> int: ...
+    @property
+    def share_key(self) -> tuple[Any, ...] | None: ...
+    @property
+    def keeps_context(self) -> bool:
+        """True with context takeover: write frames in the order encode()
+        made them (encode under the send lock). False: encode() may run
+        anywhere, even from several threads at once."""
+    @property
+    def holds_stream(self) -> bool:
+        """Whether this encoder owns a compressor (context takeover only)."""
+
+def negotiate_deflate(
+    offer: str | bytes | None,
+    *,
+    server_max_window_bits: int = 15,
+    client_max_window_bits: int = 15,
+    server_no_context_takeover: bool = True,
+    client_no_context_takeover: bool = False,
+) -> tuple[str, dict[str, Any]] | None:
+    """Accept the first acceptable ``permessage-deflate`` offer of a
+    ``Sec-WebSocket-Extensions`` value (RFC 7692 section 7): returns the
+    response header value and the agreed parameters (keys
+    ``server_max_window_bits``, ``client_max_window_bits``,
+    ``server_no_context_takeover``, ``client_no_context_takeover``), or None.
+    An offer with an unknown, repeated or invalid parameter is declined (the
+    next one is tried); so is ``server_max_window_bits=8`` (zlib cannot
+    compress with an 8-bit window). The keyword arguments are the server's
+    choices: window bits 9..15, and whether to ask for no context takeover
+    (the client's own request for either is always honoured)."""
+
+ZLIB_VERSION: Final[str]
 
 def parse_close(payload: Buffer, /) -> tuple[int, str]:
     """Validate a close frame's payload and return ``(code, reason)``.

@@ -39,6 +39,8 @@ Setting                            Default      Meaning
 ``WEBSOCKET_SEND_TIMEOUT``         ``30``       Seconds one frame may take to be written
                                                 when the client does not read; after that
                                                 the connection is dropped.
+``WEBSOCKET_COMPRESSION``          ``True``     Accept the client's ``permessage-deflate``
+                                                offer (RFC 7692).
 ``WEBSOCKET_MAX_CONNECTIONS``      ``None``     Open WebSockets per process; more get
                                                 ``503``. ``None``: on a fixed thread pool
                                                 (gthread, uWSGI threads) the pool less a
@@ -52,6 +54,38 @@ Setting                            Default      Meaning
                                                 project that called
                                                 :func:`dwebsocket_c.install_as_dwebsocket`.
 =================================  ===========  =========================================
+
+Compression details (used only when ``WEBSOCKET_COMPRESSION`` is on):
+
+===============================================  =======  ==============================
+Setting                                          Default  Meaning
+===============================================  =======  ==============================
+``WEBSOCKET_COMPRESSION_THRESHOLD``              ``128``  Messages shorter than this
+                                                          (bytes) are sent uncompressed.
+``WEBSOCKET_COMPRESSION_SERVER_CONTEXT_TAKEOVER`` ``False`` Keep a compressor per
+                                                          connection (better ratio on
+                                                          similar messages, ~256 KiB
+                                                          per connection); off: one
+                                                          shared compressor per thread.
+``WEBSOCKET_COMPRESSION_CLIENT_CONTEXT_TAKEOVER`` ``True`` Let the client keep its
+                                                          context (the server then keeps
+                                                          an inflate window per
+                                                          connection once it received a
+                                                          compressed message).
+``WEBSOCKET_COMPRESSION_SERVER_MAX_WINDOW_BITS`` ``15``   Window of the server's
+                                                          compressor, 9..15.
+``WEBSOCKET_COMPRESSION_CLIENT_MAX_WINDOW_BITS`` ``12``   Window asked of the client
+                                                          (when it allows it), 9..15:
+                                                          the server's inflate memory
+                                                          per connection is ~7 KiB +
+                                                          2**bits.
+``WEBSOCKET_COMPRESSION_MEM_LEVEL``              ``8``    zlib's memLevel for the
+                                                          server's compressor, 1..9.
+``WEBSOCKET_COMPRESSION_LEVEL``                  ``1``    zlib's compression level, 1..9
+                                                          (1: fastest; 6: zlib's default,
+                                                          ~2.7x the CPU on 64 KiB of
+                                                          JSON for ~1% smaller output).
+===============================================  =======  ==============================
 
 Settings are read again for every connection (cheap), so
 ``override_settings`` works in tests. Their types are checked by
@@ -89,6 +123,18 @@ def _is_list_of_str(value: Any) -> bool:
 
 def _is_bool(value: Any) -> bool:
     return isinstance(value, bool)
+
+
+def _is_non_negative_int(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _is_window_bits(value: Any) -> bool:
+    return type(value) is int and 9 <= value <= 15
+
+
+def _is_1_to_9(value: Any) -> bool:
+    return type(value) is int and 1 <= value <= 9
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +176,27 @@ SETTINGS_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "WEBSOCKET_SEND_TIMEOUT", 30, _is_positive_number, "a positive number of seconds",
     ),
+    SettingSpec("WEBSOCKET_COMPRESSION", True, _is_bool, "True or False"),
+    SettingSpec(
+        "WEBSOCKET_COMPRESSION_THRESHOLD", 128, _is_non_negative_int,
+        "an int >= 0 (bytes)",
+    ),
+    SettingSpec(
+        "WEBSOCKET_COMPRESSION_SERVER_CONTEXT_TAKEOVER", False, _is_bool, "True or False",
+    ),
+    SettingSpec(
+        "WEBSOCKET_COMPRESSION_CLIENT_CONTEXT_TAKEOVER", True, _is_bool, "True or False",
+    ),
+    SettingSpec(
+        "WEBSOCKET_COMPRESSION_SERVER_MAX_WINDOW_BITS", 15, _is_window_bits,
+        "an int from 9 to 15",
+    ),
+    SettingSpec(
+        "WEBSOCKET_COMPRESSION_CLIENT_MAX_WINDOW_BITS", 12, _is_window_bits,
+        "an int from 9 to 15",
+    ),
+    SettingSpec("WEBSOCKET_COMPRESSION_MEM_LEVEL", 8, _is_1_to_9, "an int from 1 to 9"),
+    SettingSpec("WEBSOCKET_COMPRESSION_LEVEL", 1, _is_1_to_9, "an int from 1 to 9"),
     # Its default is really legacy_api_default(): see _value().
     SettingSpec("WEBSOCKET_LEGACY_API", False, _is_bool, "True or False"),
     SettingSpec(
@@ -177,6 +244,14 @@ class WebSocketSettings:
     close_timeout: float
     handshake_timeout: float
     send_timeout: float
+    compression: bool
+    compression_threshold: int
+    compression_server_context_takeover: bool
+    compression_client_context_takeover: bool
+    compression_server_max_window_bits: int
+    compression_client_max_window_bits: int
+    compression_mem_level: int
+    compression_level: int
     max_connections: int | None
     legacy_api: bool
 
@@ -205,6 +280,14 @@ def get_settings() -> WebSocketSettings:
         close_timeout=values["WEBSOCKET_CLOSE_TIMEOUT"],
         handshake_timeout=values["WEBSOCKET_HANDSHAKE_TIMEOUT"],
         send_timeout=values["WEBSOCKET_SEND_TIMEOUT"],
+        compression=values["WEBSOCKET_COMPRESSION"],
+        compression_threshold=values["WEBSOCKET_COMPRESSION_THRESHOLD"],
+        compression_server_context_takeover=values["WEBSOCKET_COMPRESSION_SERVER_CONTEXT_TAKEOVER"],
+        compression_client_context_takeover=values["WEBSOCKET_COMPRESSION_CLIENT_CONTEXT_TAKEOVER"],
+        compression_server_max_window_bits=values["WEBSOCKET_COMPRESSION_SERVER_MAX_WINDOW_BITS"],
+        compression_client_max_window_bits=values["WEBSOCKET_COMPRESSION_CLIENT_MAX_WINDOW_BITS"],
+        compression_mem_level=values["WEBSOCKET_COMPRESSION_MEM_LEVEL"],
+        compression_level=values["WEBSOCKET_COMPRESSION_LEVEL"],
         max_connections=values["WEBSOCKET_MAX_CONNECTIONS"],
         legacy_api=values["WEBSOCKET_LEGACY_API"],
     )

@@ -13,7 +13,10 @@ whether to accept it, in this order:
 2. the ``Origin`` must be trusted (see :mod:`dwebsocket_c.origins`):
    otherwise ``403 Forbidden`` with the reason;
 3. a subprotocol is chosen from ``WEBSOCKET_SUBPROTOCOLS`` (the first the
-   client offers; none if it offers none of them).
+   client offers; none if it offers none of them);
+4. with ``WEBSOCKET_COMPRESSION`` on, the C core picks the first acceptable
+   ``permessage-deflate`` offer of ``Sec-WebSocket-Extensions`` (RFC 7692); an
+   offer it cannot accept is declined, never the handshake.
 
 Every refusal also logs one WARNING line on the ``dwebsocket_c`` logger
 saying why, at most one per reason every 10 seconds
@@ -21,8 +24,7 @@ saying why, at most one per reason every 10 seconds
 
 It returns the exact bytes of the ``101 Switching Protocols`` response, built
 by the C core; they are written straight on the socket (WSGI's
-``start_response`` cannot send a 101). Extensions (``permessage-deflate``)
-are not negotiated: a client offering them gets none, which RFC 6455 allows.
+``start_response`` cannot send a 101).
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ class Handshake:
 
     response: bytes
     subprotocol: str | None
+    #: The agreed permessage-deflate parameters (for ``WebSocket(deflate=...)``),
+    #: or None: no compression.
+    deflate: dict[str, Any] | None = None
 
 
 class HandshakeRefused(Exception):
@@ -127,4 +132,22 @@ def negotiate(request: HttpRequest, settings: WebSocketSettings) -> Handshake:
         subprotocol = _core.select_subprotocol(
             meta.get("HTTP_SEC_WEBSOCKET_PROTOCOL"), settings.subprotocols
         )
-    return Handshake(_core.build_response(accept, subprotocol), subprotocol)
+    extra_headers: list[tuple[str, str]] = []
+    deflate = None
+    if settings.compression:
+        agreed = _core.negotiate_deflate(
+            meta.get("HTTP_SEC_WEBSOCKET_EXTENSIONS"),
+            server_max_window_bits=settings.compression_server_max_window_bits,
+            client_max_window_bits=settings.compression_client_max_window_bits,
+            server_no_context_takeover=not settings.compression_server_context_takeover,
+            client_no_context_takeover=not settings.compression_client_context_takeover,
+        )
+        if agreed is not None:
+            header, deflate = agreed
+            deflate["threshold"] = settings.compression_threshold
+            deflate["mem_level"] = settings.compression_mem_level
+            deflate["level"] = settings.compression_level
+            extra_headers.append(("Sec-WebSocket-Extensions", header))
+    return Handshake(
+        _core.build_response(accept, subprotocol, extra_headers), subprotocol, deflate
+    )

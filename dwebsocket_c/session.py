@@ -143,6 +143,7 @@ def _run_session(
         send_timeout=settings.send_timeout,
         text_as_str=settings.text_as_str,
         subprotocol=handshake.subprotocol,
+        deflate=handshake.deflate,
         lock_factory=adapter.make_lock(),
         server_timeout=server_timeout,
         make_timeout=adapter.make_timeout(sock),

@@ -129,6 +129,7 @@ class WebSocket:
         make_timeout: Callable[[float, BaseException], Any] | None = None,
         initial_data: bytes = b"",
         legacy_api: bool = False,
+        deflate: dict[str, Any] | None = None,
     ) -> None:
         # The server's timeout (its blocking mode), restored at the end.
         self._server_timeout = server_timeout
@@ -136,9 +137,12 @@ class WebSocket:
         # (gevent/eventlet only) builds the per-operation timeouts.
         self._transport = make_transport(sock, send_timeout, make_timeout)
 
+        # ``deflate``: the permessage-deflate parameters of the handshake
+        # (None: not negotiated). The parser inflates, the encoder deflates.
         self._parser: _core.FrameParser | None = _core.FrameParser(
-            max_message_size=max_message_size
+            max_message_size=max_message_size, deflate=deflate
         )
+        self._encoder = _core.FrameEncoder(deflate=deflate)
         # Received messages the view has not read. With WEBSOCKET_TEXT_AS_STR
         # a text message waits as plain bytes and is decoded when read, so
         # len() of every entry is its size in bytes.
@@ -542,15 +546,24 @@ class WebSocket:
     def _send_data(self, opcode: int, payload: bytes | bytearray | memoryview) -> bool:
         length = byte_length(payload)
         # Built before the lock and before any byte is written: a payload
-        # the core refuses raises here, with the connection untouched.
-        if length <= COALESCE_LIMIT:
-            parts: tuple[Any, ...] = (_core.build_frame(opcode, payload),)
+        # the core refuses raises here, with the connection untouched. With
+        # context takeover (WEBSOCKET_COMPRESSION_SERVER_CONTEXT_TAKEOVER) a
+        # frame depends on the ones before it: built under the lock instead,
+        # so that frames go out in the order they were compressed.
+        encoder = self._encoder
+        parts: tuple[Any, ...] | None
+        if encoder.keeps_context:
+            parts = None  # built under the lock, below
+        elif length <= COALESCE_LIMIT or encoder.compresses(length):
+            parts = (encoder.encode(opcode, payload),)
         else:
-            parts = (_core.frame_header(opcode, length), memoryview(payload).cast("B"))
+            parts = (encoder.header(opcode, length), memoryview(payload).cast("B"))
         with self._send_lock:
             if self._state != _OPEN:
                 return self._closed_send(None)
             try:
+                if parts is None:
+                    parts = (encoder.encode(opcode, payload),)
                 self._write_frame(parts)
             except OSError as exc:  # includes socket.timeout (client not reading)
                 return self._closed_send(f"send failed: {exc}", exc)

@@ -1,8 +1,13 @@
 /* libFuzzer harness for the frame parser (wsparse) with its UTF-8 and
-   close-payload validation, and the masking code.
+   close-payload validation, the masking code, and permessage-deflate's
+   inflate path (pmd.c, zlib).
 
-   Input: byte 0 = configuration (side, RSV1, size limit), byte 1 = seed
-   for the chunking, the rest = the stream. The stream is parsed three
+   Input: byte 0 = configuration (side, RSV1, size limit, inflate, context
+   takeover), byte 1 = seed for the chunking (and the window bits), the
+   rest = the stream. With inflate, each RSV1 message is inflated in pieces
+   as the chunking says, into an output that grows by a few bytes at a
+   time, bounded by the size limit (+1 byte to see it passed), as
+   parser_type.c does. The stream is parsed three
    times (whole, random chunks with a stingy buffer, one byte at a time);
    all three must give exactly the same events and error. Every event is
    checked against the rules the parser promises. */
@@ -12,6 +17,7 @@
 #include <string.h>
 
 #include "mask.h"
+#include "pmd.h"
 #include "utf8.h"
 #include "wsparse.h"
 
@@ -42,6 +48,88 @@ mix(transcript *t, const void *p, size_t n)
         t->hash = (t->hash ^ b[i]) * UINT64_C(0x100000001b3);
 }
 
+/* Inflate an RSV1 message like parser_type.c: returns 0, or the close
+   code (1007 bad data or UTF-8, 1009 over the limit). */
+static int
+inflate_message(ws_inflater *f, const uint8_t *in, size_t n, unsigned opcode, uint64_t max,
+                int chunking, uint32_t *rng, transcript *t)
+{
+    uint8_t *out = NULL;
+    size_t cap = 0, len = 0;
+    uint64_t hard = max == UINT64_MAX ? UINT64_MAX : max + 1;
+    uint32_t utf8 = WS_UTF8_ACCEPT;
+    int phase, code = 0;
+
+    /* Phase 0: the message; phase 1: the 00 00 FF FF tail. */
+    for (phase = 0; phase < 2 && !code; phase++) {
+        const uint8_t *src = phase ? ws_pmd_tail : in;
+        size_t srclen = phase ? 4 : n, at = 0;
+        if (n == 0)
+            break;  /* an empty message: nothing to inflate, not even the tail */
+        if (phase && f->after_final)
+            break;
+        for (;;) {
+            size_t piece = srclen - at, used, wrote;
+            enum ws_inflate_result r;
+            if (chunking == 1) {
+                *rng = *rng * 1103515245u + 12345u;
+                if (piece > 1 + (*rng >> 16) % 37)
+                    piece = 1 + (*rng >> 16) % 37;
+            } else if (chunking == 2 && piece > 1) {
+                piece = 1;
+            }
+            if (len == cap) {
+                size_t grow = chunking == 0 ? 4096 : 1 + (*rng >> 8) % 7;
+                if ((uint64_t)cap + grow > hard)
+                    grow = (size_t)(hard - cap);
+                if (grow == 0) {
+                    code = 1009;
+                    break;
+                }
+                out = realloc(out, cap + grow);
+                CHECK(out != NULL);
+                cap += grow;
+            }
+            r = ws_inflate(f, src + at, piece, &used, out + len, cap - len, &wrote);
+            CHECK(used <= piece && wrote <= cap - len);
+            if (opcode == WS_OP_TEXT && wrote) {
+                utf8 = ws_utf8_feed(utf8, out + len, wrote);
+                if (utf8 == WS_UTF8_REJECT)
+                    code = 1007;
+            }
+            len += wrote;
+            at += used;
+            if (!code && (uint64_t)len > max)
+                code = 1009;  /* after the UTF-8 check, as parser_type.c */
+            if (r == WS_INF_BAD && !code)
+                code = 1007;
+            CHECK(r != WS_INF_NOMEM);
+            if (code)
+                break;
+            if (r == WS_INF_OK && at == srclen)
+                break;
+        }
+    }
+    if (!code && n && !ws_inflater_at_block_boundary(f))
+        code = 1007;
+    if (!code && opcode == WS_OP_TEXT) {
+        if (utf8 != WS_UTF8_ACCEPT)
+            code = 1007;
+        else
+            CHECK(ws_utf8_valid(out, len));
+    }
+    if (!code) {
+        CHECK(len <= max);
+        mix(t, "Z", 1);
+        mix(t, &len, sizeof(len));
+        if (len)
+            mix(t, out, len);
+        ws_inflater_end_message(f);
+    }
+    free(out);
+    return code;
+}
+
 /* chunking: 0 = all at once, 1 = pseudo-random chunks, 2 = one byte each.
    The caller's buffer grows by exactly what is needed (mode 0) or by a
    few bytes at a time (other modes) to exercise WS_NEED_SPACE. */
@@ -54,10 +142,15 @@ run(const uint8_t *data, size_t len, unsigned cfg, unsigned seed, int chunking,
     size_t cap = 0, pos = 0;
     uint32_t rng = seed * 2654435761u + 1;
     uint64_t max = limits[(cfg >> 2) & 7];
+    int inflating = (cfg >> 1) & (cfg >> 5) & 1;
+    ws_inflater inf;
 
     memset(t, 0, sizeof(*t));
     t->hash = UINT64_C(0xcbf29ce484222325);
     ws_parser_init(&p, max, cfg & 1, (cfg >> 1) & 1);
+    ws_inflater_init(&inf, 9 + (int)(seed % 7), (cfg >> 6) & 1);
+    if (inflating && max != UINT64_MAX)
+        p.max_compressed = max + (max >> 6) + 1024;  /* as parser_type.c */
     while (pos < len) {
         size_t n = len - pos, used;
         enum ws_result r;
@@ -75,7 +168,7 @@ run(const uint8_t *data, size_t len, unsigned cfg, unsigned seed, int chunking,
             CHECK(used <= n);
             pos += used;
             n -= used;
-            CHECK(p.msg_len <= p.max_size);
+            CHECK(p.msg_len <= (p.msg_rsv1 ? p.max_compressed : p.max_size));
             if (r == WS_NEED_INPUT) {
                 CHECK(n == 0);
                 break;
@@ -99,7 +192,7 @@ run(const uint8_t *data, size_t len, unsigned cfg, unsigned seed, int chunking,
             if (r == WS_MESSAGE) {
                 unsigned op = p.ev_opcode | (p.ev_rsv1 ? 0x40u : 0);
                 CHECK(p.ev_opcode == WS_OP_TEXT || p.ev_opcode == WS_OP_BINARY);
-                CHECK(p.ev_len <= max && p.ev_len <= cap);
+                CHECK(p.ev_len <= (p.ev_rsv1 ? p.max_compressed : max) && p.ev_len <= cap);
                 CHECK(!p.ev_rsv1 || (cfg & 2));
                 if (p.ev_opcode == WS_OP_TEXT && !p.ev_rsv1)
                     CHECK(ws_utf8_valid(buf, (size_t)p.ev_len));
@@ -109,6 +202,15 @@ run(const uint8_t *data, size_t len, unsigned cfg, unsigned seed, int chunking,
                 if (p.ev_len)
                     mix(t, buf, (size_t)p.ev_len);
                 t->events++;
+                if (inflating && p.ev_rsv1) {
+                    int code = inflate_message(&inf, buf, (size_t)p.ev_len, p.ev_opcode, max,
+                                               chunking, &rng, t);
+                    if (code) {
+                        ws_parser_abort(&p, code, "inflate");
+                        t->error_code = code;
+                        ws_inflater_free(&inf);
+                    }
+                }
                 free(buf);
                 buf = NULL;
                 cap = 0;
@@ -141,6 +243,7 @@ run(const uint8_t *data, size_t len, unsigned cfg, unsigned seed, int chunking,
         size_t used;
         CHECK(ws_parse(&p, data, len, &used) == WS_NEED_INPUT && used == len);
     }
+    ws_inflater_free(&inf);
     free(buf);
 }
 

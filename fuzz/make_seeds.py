@@ -50,6 +50,37 @@ parser_seeds = {
     "top-bit": srv(b"\x82\xff" + (2**63).to_bytes(8, "big") + KEY),
 }
 
+def deflated(data, bits=15):
+    import zlib
+
+    z = zlib.compressobj(wbits=-bits)
+    return (z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
+def inflating(limit=4, takeover=True):
+    """Byte 0 for the inflate path: RSV1 allowed, inflate on (bit 5), the
+    client's context takeover (bit 6 = no takeover)."""
+    return bytes([1 << 1 | limit << 2 | 1 << 5 | (0 if takeover else 1 << 6)])
+
+
+parser_seeds.update({
+    "deflate-text": inflating() + b"\x06" + m(1, deflated(b"hello hello hello"), rsv1=True),
+    "deflate-fragmented": inflating(takeover=False) + b"\x06"
+        + m(1, deflated("héllo wörld " .encode() * 9)[:7], rsv1=True, fin=False)
+        + m(9, b"p") + m(0, deflated("héllo wörld ".encode() * 9)[7:]),
+    "deflate-bomb": inflating(limit=4) + b"\x00" + m(2, deflated(bytes(50000)), rsv1=True),
+    "deflate-empty": inflating() + b"\x01" + m(2, b"", rsv1=True) + m(2, b"\x00", rsv1=True),
+    "deflate-bad": inflating() + b"\x02" + m(2, b"\xff\xff", rsv1=True),
+})
+
+pmd_seeds = {
+    "browser": b"\x1bpermessage-deflate; client_max_window_bits",
+    "all-params": b"\x00permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+                  b"server_max_window_bits=10; client_max_window_bits=\"12\"",
+    "several": b"\xc0x-webkit-deflate-frame, permessage-deflate; server_max_window_bits=8, permessage-deflate",
+    "bad-syntax": b"\x12permessage-deflate; client_max_window_bits=\"1",
+}
+
 handshake_seeds = {
     "valid": b"\x1fGET\nwebsocket\nUpgrade\n13\ndGhlIHNhbXBsZSBub25jZQ==",
     "valid-lists": b"\x1fGET\nwebsocket, h2c\nkeep-alive, Upgrade\n 13 \n dGhlIHNhbXBsZSBub25jZQ== ",
@@ -59,7 +90,8 @@ handshake_seeds = {
     "post": b"\x1fPOST\nwebsocket\nupgrade\n13\ndGhlIHNhbXBsZSBub25jZQ==",
 }
 
-for name, seeds in (("fuzz_parser", parser_seeds), ("fuzz_handshake", handshake_seeds)):
+for name, seeds in (("fuzz_parser", parser_seeds), ("fuzz_handshake", handshake_seeds),
+                    ("fuzz_pmd", pmd_seeds)):
     d = os.path.join(HERE, "corpus", name)
     os.makedirs(d, exist_ok=True)
     for k, v in seeds.items():

@@ -55,6 +55,10 @@ MIDDLEWARE = [
 # With the middleware above, let every single view accept websockets:
 # WEBSOCKET_ACCEPT_ALL = True
 
+# permessage-deflate (on by default; stated here because the example relies
+# on it): browsers then send and receive compressed messages.
+WEBSOCKET_COMPRESSION = True
+
 ROOT_URLCONF = "mysite.urls"
 
 TEMPLATES = [

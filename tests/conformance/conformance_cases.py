@@ -57,6 +57,8 @@ GROUPS = {
     "6": "6 UTF-8",
     "7": "7 close",
     "9": "9 limits/performance",
+    "12": "12 deflate messages",
+    "13": "13 deflate parameters",
     "H": "H handshake",
 }
 
@@ -1018,10 +1020,10 @@ def _survives(ctx: Ctx) -> Outcome:
 # --------------------------------------------------------------------------
 # H. Opening handshake (RFC 6455 section 4)
 # --------------------------------------------------------------------------
-# The example project configures no WEBSOCKET_SUBPROTOCOLS and the library
-# negotiates no extension (dwebsocket_c/handshake.py): the cases check that
-# the server then *omits* Sec-WebSocket-Protocol / -Extensions (RFC 4.2.2),
-# not that it picks one.
+# The example project configures no WEBSOCKET_SUBPROTOCOLS: the cases check
+# that the server then *omits* Sec-WebSocket-Protocol (RFC 4.2.2). It turns
+# WEBSOCKET_COMPRESSION on: permessage-deflate is negotiated (groups 12, 13
+# in conformance_deflate.py), and an extension it does not know is not.
 
 
 def hs_ok(doc_note: str = "", **kw):
@@ -1087,7 +1089,7 @@ add("H.13", "'Upgrade: websocket' without an 'upgrade' token in Connection -> 40
     hs_refused((400,), connection="keep-alive"))
 add("H.14", "subprotocols offered, none configured in the example project -> accepted, "
     "no Sec-WebSocket-Protocol in the 101 (RFC 4.2.2)", lambda ctx: _no_subprotocol(ctx))
-add("H.15", "permessage-deflate offered -> not negotiated (no Sec-WebSocket-Extensions), RSV1 then -> 1002",
+add("H.15", "an unknown extension offered -> not negotiated (no Sec-WebSocket-Extensions), RSV1 then -> 1002",
     lambda ctx: _no_extension(ctx))
 add("H.16", "same-origin Origin header accepted", lambda ctx: hs_ok(extra=[("Origin", f"http://{ctx.host}:{ctx.port}")])(ctx))
 add("H.17", "foreign Origin -> 403 (dwebsocket_c.origins; not RFC-mandated, RFC 10.2 allows it)",
@@ -1110,10 +1112,10 @@ def _no_subprotocol(ctx: Ctx) -> Outcome:
 
 
 def _no_extension(ctx: Ctx) -> Outcome:
-    with ctx.client(extra=[("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits")]) as c:
+    with ctx.client(extra=[("Sec-WebSocket-Extensions", "x-webkit-deflate-frame, permessage-deflate; foo")]) as c:
         got = c.response.header("Sec-WebSocket-Extensions")
         if got is not None:
-            raise ConformanceFailure(f"server negotiated {got!r}; the library documents none")
+            raise ConformanceFailure(f"server negotiated {got!r} from offers it cannot accept")
         c.send(text(b"x"))
         c.expect_echo(OP_TEXT, b"x")
         c.send(text(b"compressed?", rsv=RSV1))
@@ -1137,3 +1139,7 @@ def _demo_echo(ctx: Ctx) -> Outcome:
         c.expect_echo(OP_BINARY, b"\x00\xff")
         finish(c)
     return Outcome()
+
+
+# Groups 12 and 13 (permessage-deflate) register themselves into CASES.
+import conformance_deflate  # noqa: E402,F401

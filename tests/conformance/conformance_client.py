@@ -194,6 +194,8 @@ class RawClient:
         self.eof = False
         self.reset = False
         self.response: HttpResponse | None = None
+        # RSV bits the server may set: RSV1 once permessage-deflate is agreed.
+        self.allowed_rsv = 0
 
     # -- context manager -------------------------------------------------
     def __enter__(self) -> RawClient:
@@ -390,7 +392,7 @@ class RawClient:
             pos = 10
         if masked:
             raise ConformanceFailure(f"server sent a masked frame (RFC 6455 5.1): {bytes(self.buf[:16])!r}")
-        if rsv:
+        if rsv & ~self.allowed_rsv:
             raise ConformanceFailure(f"server sent a frame with RSV bits {rsv:#x} (no extension negotiated)")
         if opcode in (3, 4, 5, 6, 7) or opcode > 10:
             raise ConformanceFailure(f"server sent reserved opcode {opcode}")

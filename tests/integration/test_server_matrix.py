@@ -148,14 +148,16 @@ def test_handshake_random_key(server):
         assert resp.header("Sec-WebSocket-Accept") == wsraw.expected_accept(key)
 
 
-def test_handshake_declines_permessage_deflate(server):
-    # Browsers offer it; a server without the extension must not accept it.
+def test_handshake_negotiates_permessage_deflate(server):
+    # Browsers offer it; the example project turns WEBSOCKET_COMPRESSION on.
+    # (Compressed traffic: tests/integration/test_deflate_clients.py.)
     r, resp = raw(server, "/ws/echo/", {
         "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits"})
     with r:
         assert resp.status == 101, resp
-        assert resp.header("Sec-WebSocket-Extensions") is None
-        r.send_text("plain")
+        assert resp.header("Sec-WebSocket-Extensions") == (
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=12")
+        r.send_text("plain")  # uncompressed both ways: under the 128-byte threshold
         assert r.recv_message() == (OP_TEXT, b"plain")
 
 
