@@ -8,6 +8,8 @@ ID                        Problem
                           (``INSTALLED_APPS`` or ``MIDDLEWARE``).
 ``dwebsocket_c.E003``     An entry of ``WEBSOCKET_ALLOWED_ORIGINS`` is not an origin.
 ``dwebsocket_c.E004``     An entry of ``WEBSOCKET_SUBPROTOCOLS`` is not a valid token.
+``dwebsocket_c.E005``     ``WEBSOCKET_GROUPS_URL`` names Redis but the ``redis``
+                          package is not installed.
 ``dwebsocket_c.W001``     ``dwebsocket_c`` comes after ``django.contrib.staticfiles``
                           or ``daphne`` in ``INSTALLED_APPS``: their ``runserver``
                           wins and cannot serve WebSockets.
@@ -138,3 +140,19 @@ def check_installation(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
             id="dwebsocket_c.W005",
         ))
     return messages
+
+
+@checks.register()
+def check_groups(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    url = getattr(settings, "WEBSOCKET_GROUPS_URL", None)
+    if not isinstance(url, str):
+        return []  # None, or a wrong type (E001)
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        return [checks.Error(
+            "WEBSOCKET_GROUPS_URL names a Redis server but the redis package is not installed.",
+            hint="pip install 'dwebsocket-c[redis]'",
+            id="dwebsocket_c.E005",
+        )]
+    return []

@@ -39,6 +39,14 @@ Setting                            Default      Meaning
 ``WEBSOCKET_SEND_TIMEOUT``         ``30``       Seconds one frame may take to be written
                                                 when the client does not read; after that
                                                 the connection is dropped.
+``WEBSOCKET_GROUPS_URL``           ``None``     Where group messages go
+                                                (:mod:`dwebsocket_c.groups`): ``None``, this
+                                                process only; ``"redis://host:6379/0"``,
+                                                ``"rediss://..."``, ``"unix:///path"``:
+                                                every process on that Redis.
+``WEBSOCKET_GROUP_OUTBOX_LIMIT``   ``4194304``  Bytes of group messages that may wait for a
+                                                client that reads slowly; beyond, it is
+                                                disconnected (1008).
 =================================  ===========  =========================================
 
 Settings are read again for every connection (cheap), so
@@ -79,6 +87,12 @@ def _is_bool(value: Any) -> bool:
     return isinstance(value, bool)
 
 
+def _is_optional_groups_url(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, str) and value.startswith(("redis://", "rediss://", "unix://"))
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class SettingSpec:
     """One ``WEBSOCKET_*`` setting: its default and what a valid value is."""
@@ -117,6 +131,15 @@ SETTINGS_SPECS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec(
         "WEBSOCKET_SEND_TIMEOUT", 30, _is_positive_number, "a positive number of seconds",
+    ),
+    SettingSpec(
+        "WEBSOCKET_GROUPS_URL", None, _is_optional_groups_url,
+        'None or a Redis URL ("redis://", "rediss://" or "unix://")',
+    ),
+    SettingSpec(
+        "WEBSOCKET_GROUP_OUTBOX_LIMIT", 4 * MEBIBYTE,
+        lambda value: value is not None and _is_optional_positive_int(value),
+        "a positive int (bytes)",
     ),
 )
 

@@ -5,15 +5,18 @@ observable (close codes, exceptions, the user, the adapter in use).
 """
 
 import logging
+import os
 import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 
 from dwebsocket_c.decorators import accept_websocket, require_websocket
+from dwebsocket_c import GroupBackendError, send_to_group
 from dwebsocket_c.exceptions import ConnectionClosed
+from dwebsocket_c.groups import stats as group_stats
 
 logger = logging.getLogger("testapp")
 
@@ -125,3 +128,43 @@ def stream(request):
                 "blocked %.2f s (%s)", tag, sent, now - started, now - before, closed)
             return
         sent += len(chunk)
+
+
+# --- tests/groups ------------------------------------------------------------
+
+
+@accept_websocket
+def group_member(request, name):
+    """Join group ``name`` (and ?also=a,b), say ``joined <pid>``, then relay
+    every message received to the group."""
+    if not request.is_websocket():
+        return HttpResponse("websocket group endpoint", content_type="text/plain")
+    websocket = request.websocket
+    websocket.join(name)
+    for extra in filter(None, request.GET.get("also", "").split(",")):
+        websocket.join(extra)
+    websocket.send(f"joined {os.getpid()}")
+    for message in websocket:
+        try:
+            send_to_group(name, message)
+        except GroupBackendError as error:
+            websocket.send(f"error {error}")
+
+
+def group_publish(request):
+    """Plain HTTP: send ?text= to ?group= (503 naming the problem if the backend is down)."""
+    try:
+        send_to_group(request.GET["group"], request.GET.get("text", ""))
+    except GroupBackendError as error:
+        return HttpResponse(str(error), status=503, content_type="text/plain; charset=utf-8")
+    return HttpResponse("sent", content_type="text/plain")
+
+
+def process_stats(request):
+    """Plain HTTP: this worker process's pid, OS threads, open fds, dropped members."""
+    return JsonResponse({
+        "pid": os.getpid(),
+        "threads": len(os.listdir("/proc/self/task")),
+        "fds": len(os.listdir("/proc/self/fd")),
+        "dropped": group_stats["dropped"],
+    })
