@@ -189,11 +189,15 @@ def _require_green_patching(websocket: Any) -> None:
     library = socket_library(websocket._transport.sock)
     if library == "gevent":
         from gevent.monkey import is_module_patched
+
+        patched = is_module_patched("threading")
     elif library == "eventlet":
-        from eventlet.patcher import is_monkey_patched as is_module_patched
+        from eventlet.patcher import is_monkey_patched
+
+        patched = is_monkey_patched("thread")
     else:
         return
-    if not is_module_patched("threading"):
+    if not patched:
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured(

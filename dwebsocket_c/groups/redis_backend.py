@@ -195,10 +195,10 @@ class Subscriber:
                     else:
                         pubsub.ping()  # connects: an unreachable Redis shows now
                     self.pubsub = pubsub
-                    gap, self.down_since = self.down_since, None
+                    down_since, self.down_since = self.down_since, None
                 backoff = RECONNECT_MIN
-                if gap is not None:
-                    self._back(gap)
+                if down_since is not None:
+                    self._back(time.monotonic() - down_since)
                 while not self._stopping:
                     message = pubsub.get_message(timeout=IDLE_READ)
                     if message is not None:

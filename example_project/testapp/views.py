@@ -11,11 +11,13 @@ import time
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
+from django.dispatch import receiver
 from django.http import Http404, HttpResponse, JsonResponse
 
 from dwebsocket_c.decorators import accept_websocket, require_websocket
 from dwebsocket_c import GroupBackendError, send_to_group
 from dwebsocket_c.exceptions import ConnectionClosed
+from dwebsocket_c.groups import messages_lost
 from dwebsocket_c.groups import stats as group_stats
 
 logger = logging.getLogger("testapp")
@@ -149,6 +151,16 @@ def group_member(request, name):
             send_to_group(name, message)
         except GroupBackendError as error:
             websocket.send(f"error {error}")
+
+
+@receiver(messages_lost)
+def tell_members_to_resync(sender, groups, seconds, url, **kwargs):
+    """After a Redis outage, every group with members here hears "resync"."""
+    for group in groups:
+        try:
+            send_to_group(group, "resync")
+        except GroupBackendError:
+            pass  # gone again
 
 
 def group_publish(request):
