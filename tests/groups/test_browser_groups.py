@@ -15,6 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "browser"))
 
 from chromium_sessions import ChromiumSessions  # noqa: E402
 
+from dwebsocket_c.groups.redis_backend import channel_name  # noqa: E402
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TIMEOUT = 20
 
@@ -44,18 +46,25 @@ def _say(driver, text):
     driver.find_element(By.ID, "send").click()
 
 
-def test_two_windows_on_two_worker_processes_chat(group_servers, new_browser):
+def test_two_windows_on_two_worker_processes_chat(group_servers, redis_server, new_browser):
+    import redis
+
     alice_server, bob_server = group_servers["gunicorn-gevent"], group_servers["uwsgi"]
     alice, bob = new_browser(), new_browser()
     for driver, server in ((alice, alice_server), (bob, bob_server)):
         driver.get(server.base_url + "/chat/")
         _wait(driver, "chat open", lambda d: d.find_element(By.ID, "status").text == "open")
+    # "open" comes with the handshake, the view joins the room just after:
+    # wait until both processes subscribed to the room's channel.
+    client = redis.Redis(host="127.0.0.1", port=redis_server.port)
+    _wait(alice, "both processes subscribed to the chat group",
+          lambda d: client.pubsub_numsub(channel_name("chat"))[0][1] >= 2)
     expected = []
     for speaker, text in ((alice, "hello from gevent ✓"), (bob, "下载完成 from uWSGI")):
         _say(speaker, text)
         expected.append(text)
         for driver in (alice, bob):
-            _wait(driver, f"{expected} in each window",
+            _wait(driver, f"{expected} in {'Alice' if driver is alice else 'Bob'}'s window",
                   lambda d: _texts(d, "#messages .message") == expected)
 
 
