@@ -92,6 +92,7 @@ class Member:
             try:
                 if self.websocket.closed:
                     return
+                rest: bytes | memoryview = frame
                 if not self.outbox:
                     try:
                         sent = self._send_nowait(frame)
@@ -101,9 +102,9 @@ class Member:
                     if sent == len(frame):
                         return
                     if sent:
-                        frame = memoryview(frame)[sent:]
+                        rest = memoryview(frame)[sent:]
                         self.head_started = True
-                self._enqueue(frame)
+                self._enqueue(rest)
             finally:
                 self.lock.release()
         else:
