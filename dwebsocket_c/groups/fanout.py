@@ -92,7 +92,6 @@ class Member:
             try:
                 if self.websocket.closed:
                     return
-                rest: bytes | memoryview = frame
                 if not self.outbox:
                     try:
                         sent = self._send_nowait(frame)
@@ -102,18 +101,24 @@ class Member:
                     if sent == len(frame):
                         return
                     if sent:
-                        rest = memoryview(frame)[sent:]
+                        # First in line: a sender that found the lock busy may
+                        # have queued a frame meanwhile, and it must come after.
+                        self._enqueue(memoryview(frame)[sent:], first=True)
                         self.head_started = True
-                self._enqueue(rest)
+                        return
+                self._enqueue(frame)
             finally:
                 self.lock.release()
         else:
             self._enqueue(frame)
 
-    def _enqueue(self, frame: Any) -> None:
+    def _enqueue(self, frame: Any, first: bool = False) -> None:
         if not self.outbox:
             self.last_progress = time.monotonic()
-        self.outbox.append(frame)
+        if first:
+            self.outbox.appendleft(frame)
+        else:
+            self.outbox.append(frame)
         self.outbox_bytes += len(frame)
         stats["queued"] += 1
         writer().wake(self)
@@ -212,9 +217,7 @@ class Writer:
     def _service(self, member: Member, now: float) -> bool:
         """Flush one member; True when it needs no more attention."""
         if member.dropped or member.websocket.closed:
-            member.outbox.clear()
-            member.outbox_bytes = 0
-            return True
+            return True  # nothing more is written; the outbox goes with the member
         if not member.lock.acquire(blocking=False):
             return False  # the holder may be flushing: look again
         try:
