@@ -114,6 +114,13 @@ def get_backend() -> Any:
 def _make_backend(url: str | None) -> Any:
     if url is None:
         return InProcessBackend()
+    if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            f'WEBSOCKET_GROUPS_URL must be None or a Redis URL ("redis://", "rediss://" '
+            f'or "unix://"), not {url!r}.'
+        )
     from .redis_backend import RedisBackend
 
     return RedisBackend(url, GroupBackendError)

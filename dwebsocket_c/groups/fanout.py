@@ -11,7 +11,8 @@ at least one group. Delivering a frame to it (:meth:`Member.offer`):
   frame when the lock is busy (the view is sending), goes to the member's
   **outbox**, and the process's one writer thread (a greenlet under gevent
   and eventlet, whose monkey-patching makes ``threading`` green) flushes
-  it, again without blocking, as the socket drains;
+  it, again without blocking, looking every ``WRITER_POLL_INTERVAL`` (10 ms)
+  while some member has bytes waiting, and sleeping otherwise;
 * a member whose outbox grows past ``WEBSOCKET_GROUP_OUTBOX_LIMIT`` bytes,
   or makes no progress for ``WEBSOCKET_SEND_TIMEOUT`` seconds, is
   disconnected: close 1008 when its outbox ends on a frame boundary (the
@@ -86,15 +87,18 @@ class Member:
 
     def offer(self, frame: bytes) -> None:
         """Deliver one frame without blocking (see the module docstring)."""
-        if self.dropped or self.websocket.closed:
+        if self.dropped:
             return
         if self.lock.acquire(blocking=False):
             try:
                 if self.websocket.closed:
                     return
                 if not self.outbox:
+                    # The usual case, once per member: one non-blocking send.
                     try:
-                        sent = self._send_nowait(frame)
+                        sent = self.os_socket.send(frame, _MSG_DONTWAIT)
+                    except (BlockingIOError, InterruptedError):
+                        sent = 0
                     except OSError as exc:
                         logger.debug("group message not delivered, connection gone: %s", exc)
                         return
@@ -109,7 +113,7 @@ class Member:
                 self._enqueue(frame)
             finally:
                 self.lock.release()
-        else:
+        elif not self.websocket.closed:
             self._enqueue(frame)
 
     def _enqueue(self, frame: Any, first: bool = False) -> None:
@@ -259,9 +263,28 @@ def writer() -> Writer:
     return _writer
 
 
+def frame_length(data: Any) -> int:
+    """The whole size (header and payload) of the frame ``data`` begins;
+    ``data`` holds at least the header, as the WebSocket writes it."""
+    with memoryview(data) as view, view.cast("B") as octets:
+        length, header = octets[1] & 0x7F, 2
+        if length == 126:
+            length, header = int.from_bytes(octets[2:4], "big"), 4
+        elif length == 127:
+            length, header = int.from_bytes(octets[2:10], "big"), 10
+        if octets[1] & 0x80:
+            header += 4  # masked (a server never masks; counted anyway)
+        return header + length
+
+
 class OutboxTransport:
     """The WebSocket's transport, with the member's outbox written out
-    before each of the connection's own writes (no interleaved frames)."""
+    before each frame of the connection's own (``send()``, pings, close).
+
+    A frame may take several ``sendall`` calls (a big one: header, then
+    payload), so the frames are followed: the outbox is written only where
+    a frame of the connection begins, never inside one.
+    """
 
     def __init__(self, inner: Any, member: Member) -> None:
         self.inner = inner
@@ -270,12 +293,20 @@ class OutboxTransport:
         # Reads go straight to the transport (bound once: no extra call).
         self.recv = inner.recv
         self.recv_nowait = inner.recv_nowait
+        self._frame_left = 0  # bytes of the connection's current frame still to write
 
     def sendall(self, data: Any) -> None:
-        member = self.member
-        if member.outbox:
-            member.flush_blocking(self.inner)
-        self.inner.sendall(data)
+        if self._frame_left <= 0:  # a frame begins
+            member = self.member
+            if member.outbox:
+                member.flush_blocking(self.inner)
+            self._frame_left = frame_length(data)
+        self._frame_left -= memoryview(data).nbytes
+        try:
+            self.inner.sendall(data)
+        except BaseException:
+            self._frame_left = 0  # the connection is failed: no frame follows this one
+            raise
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

@@ -138,7 +138,8 @@ def stream(request):
 @accept_websocket
 def group_member(request, name):
     """Join group ``name`` (and ?also=a,b), say ``joined <pid>``, then relay
-    every message received to the group."""
+    every message received to the group; one that starts with ``self:`` is
+    sent back by the view itself instead."""
     if not request.is_websocket():
         return HttpResponse("websocket group endpoint", content_type="text/plain")
     websocket = request.websocket
@@ -147,6 +148,9 @@ def group_member(request, name):
         websocket.join(extra)
     websocket.send(f"joined {os.getpid()}")
     for message in websocket:
+        if message.startswith(b"self:"):  # the view's own send, amid group messages
+            websocket.send(message)
+            continue
         try:
             send_to_group(name, message)
         except GroupBackendError as error:

@@ -89,6 +89,36 @@ def test_a_member_that_never_reads_does_not_delay_the_others(group_servers, redi
             ws.close()
 
 
+@pytest.mark.parametrize("server_name", ["uwsgi", "gunicorn-gevent"])
+def test_the_views_own_big_sends_and_group_messages_never_interleave(group_servers, redis_server,
+                                                                     server_name):
+    """The view sends 200 KiB messages (header and payload written apart)
+    while 100 KiB group messages pour in and the client reads late: every
+    frame arrives whole (websockets fails the connection otherwise)."""
+    server = group_servers[server_name]
+    group = f"mixed-{uuid.uuid4().hex[:8]}"
+    publisher = _redis(redis_server)
+    ws, _ = join(server, group)
+    own = [f"self:{k}:" + "s" * 204800 for k in range(20)]
+    grouped = [f"group:{k}:" + "g" * 102400 for k in range(40)]
+    try:
+        def publish_all():
+            for text in grouped:
+                publisher.publish(channel_name(group), build_group_frame(text))
+
+        pusher = threading.Thread(target=publish_all)
+        pusher.start()
+        for text in own:
+            ws.send(text)
+        pusher.join()
+        time.sleep(1.0)  # the client has read nothing yet: the buffers are full
+        got = [ws.recv(30) for _ in range(len(own) + len(grouped))]
+        assert [m for m in got if m.startswith("self:")] == own
+        assert [m for m in got if m.startswith("group:")] == grouped
+    finally:
+        ws.close()
+
+
 def test_1000_members_under_gevent_all_receive_every_message(group_servers, redis_server):
     from websockets.asyncio.client import connect
 
