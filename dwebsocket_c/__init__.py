@@ -27,8 +27,8 @@ Where to read next:
 """
 
 from .decorators import accept_websocket, require_websocket
-from .groups import GroupBackendError, send_to_group, send_to_user, user_group
 from .exceptions import ConnectionClosed, InvalidTextError, UnsupportedServer, WebSocketError
+from .groups import GroupBackendError, send_to_group, send_to_user, user_group
 from .message import BinaryMessage, Message, TextMessage
 from .websocket import WebSocket
 
