@@ -42,10 +42,17 @@ class RedisServer:
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
+            start_new_session=True, env=self._environment())
         log.close()
         self.wait_ready()
         return self
+
+    @staticmethod
+    def _environment() -> dict[str, str]:
+        """Ours without the sanitizer's variables (scripts/sanitize-tests):
+        redis-server is not built with ASan and must not get libasan preloaded."""
+        dropped = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "PYTHONMALLOC")
+        return {k: v for k, v in os.environ.items() if k not in dropped}
 
     def ping(self) -> bool:
         try:
