@@ -175,19 +175,30 @@ class Members:
 
         async def one() -> None:
             async with gate:
-                reader, writer = await asyncio.open_connection("127.0.0.1", self.server.port, limit=1 << 20)
-                key = base64.b64encode(os.urandom(16)).decode()
-                writer.write((f"GET {self.server.path} HTTP/1.1\r\nHost: 127.0.0.1:{self.server.port}\r\n"
-                              f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                              "Sec-WebSocket-Version: 13\r\n\r\n").encode())
-                head = await reader.readuntil(b"\r\n\r\n")
-                if not head.startswith(b"HTTP/1.1 101"):
-                    raise RuntimeError(f"{self.server.name}: handshake answered {head[:80]!r}")
+                for attempt in range(3):  # a full listen backlog resets a connection now and then
+                    try:
+                        reader, writer = await self._handshake()
+                        break
+                    except ConnectionError:
+                        if attempt == 2:
+                            raise
+                        await asyncio.sleep(0.5)
                 self.writers.append(writer)
             self.tasks.append(asyncio.ensure_future(self._read(reader, writer, joined, pending)))
 
         await asyncio.gather(*(one() for _ in range(self.count)))
         await asyncio.wait_for(joined.wait(), 120)
+
+    async def _handshake(self):
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.server.port, limit=1 << 20)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write((f"GET {self.server.path} HTTP/1.1\r\nHost: 127.0.0.1:{self.server.port}\r\n"
+                      f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                      "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise RuntimeError(f"{self.server.name}: handshake answered {head[:80]!r}")
+        return reader, writer
 
     async def _read(self, reader, writer, joined, pending) -> None:
         buffer = b""
