@@ -17,6 +17,8 @@ Where to read next:
 * :mod:`dwebsocket_c.middleware` — ``WebSocketMiddleware``, ``WEBSOCKET_ACCEPT_ALL``;
 * :mod:`dwebsocket_c.websocket` — ``request.websocket``: ``wait``, ``read``,
   iteration, ``send``, ``close``, keepalive, threads;
+* :mod:`dwebsocket_c.groups` — ``join``/``leave``, ``send_to_group`` from
+  anywhere (in-process, or every process on Redis);
 * :mod:`dwebsocket_c.message` — text vs binary messages;
 * :mod:`dwebsocket_c.conf` — every ``WEBSOCKET_*`` setting and its default;
 * :mod:`dwebsocket_c.origins` — the ``Origin`` check (403);
@@ -31,6 +33,7 @@ Where to read next:
 from .compat import install_as_dwebsocket
 from .decorators import accept_websocket, require_websocket
 from .exceptions import ConnectionClosed, InvalidTextError, UnsupportedServer, WebSocketError
+from .groups import GroupBackendError, send_to_group, send_to_user, user_group
 from .message import BinaryMessage, Message, TextMessage
 from .websocket import WebSocket
 
@@ -46,4 +49,8 @@ __all__ = [
     "ConnectionClosed",
     "InvalidTextError",
     "UnsupportedServer",
+    "send_to_group",
+    "send_to_user",
+    "user_group",
+    "GroupBackendError",
 ]

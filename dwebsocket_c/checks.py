@@ -9,6 +9,8 @@ ID                        Problem
                           ``install_as_dwebsocket()`` was not called.
 ``dwebsocket_c.E003``     An entry of ``WEBSOCKET_ALLOWED_ORIGINS`` is not an origin.
 ``dwebsocket_c.E004``     An entry of ``WEBSOCKET_SUBPROTOCOLS`` is not a valid token.
+``dwebsocket_c.E005``     ``WEBSOCKET_GROUPS_URL`` names Redis but the ``redis``
+                          package is not installed.
 ``dwebsocket_c.W001``     The ``runserver`` command of the project is not one that
                           serves WebSockets (another app, ``daphne`` for one,
                           replaces Django's with a server of its own).
@@ -189,3 +191,19 @@ def check_installation(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
             id="dwebsocket_c.W005",
         ))
     return messages
+
+
+@checks.register()
+def check_groups(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    url = getattr(settings, "WEBSOCKET_GROUPS_URL", None)
+    if not isinstance(url, str):
+        return []  # None, or a wrong type (E001)
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        return [checks.Error(
+            "WEBSOCKET_GROUPS_URL names a Redis server but the redis package is not installed.",
+            hint="pip install 'dwebsocket-c[redis]'",
+            id="dwebsocket_c.E005",
+        )]
+    return []

@@ -53,6 +53,14 @@ Setting                            Default      Meaning
                                                 returns ``None``. Unset, it is True in a
                                                 project that called
                                                 :func:`dwebsocket_c.install_as_dwebsocket`.
+``WEBSOCKET_GROUPS_URL``           ``None``     Where group messages go
+                                                (:mod:`dwebsocket_c.groups`): ``None``, this
+                                                process only; ``"redis://host:6379/0"``,
+                                                ``"rediss://..."``, ``"unix:///path"``:
+                                                every process on that Redis.
+``WEBSOCKET_GROUP_OUTBOX_LIMIT``   ``4194304``  Bytes of group messages that may wait for a
+                                                client that reads slowly; beyond, it is
+                                                disconnected (1008).
 =================================  ===========  =========================================
 
 Compression details (used only when ``WEBSOCKET_COMPRESSION`` is on):
@@ -135,6 +143,10 @@ def _is_window_bits(value: Any) -> bool:
 
 def _is_1_to_9(value: Any) -> bool:
     return type(value) is int and 1 <= value <= 9
+def _is_optional_groups_url(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, str) and value.startswith(("redis://", "rediss://", "unix://"))
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,6 +214,15 @@ SETTINGS_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "WEBSOCKET_MAX_CONNECTIONS", None, _is_optional_positive_int,
         "a positive int or None (derived from the server's thread pool)",
+    ),
+    SettingSpec(
+        "WEBSOCKET_GROUPS_URL", None, _is_optional_groups_url,
+        'None or a Redis URL ("redis://", "rediss://" or "unix://")',
+    ),
+    SettingSpec(
+        "WEBSOCKET_GROUP_OUTBOX_LIMIT", 4 * MEBIBYTE,
+        lambda value: value is not None and _is_optional_positive_int(value),
+        "a positive int (bytes)",
     ),
 )
 

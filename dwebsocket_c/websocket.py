@@ -726,6 +726,7 @@ class WebSocket:
 
         Called once by the library after the view returned.
         """
+        self._leave_all_groups()
         if self._state == _OPEN:
             try:
                 self.close()
@@ -754,3 +755,66 @@ class WebSocket:
             self._messages.clear()
             self._queued_bytes = 0
         self._deferred_end = None
+
+    # ----------------------------------------------------------------- groups
+    # Push from anywhere: dwebsocket_c.groups keeps the membership and writes
+    # group messages straight to the socket (the view does not poll).
+
+    _group_member: Any = None  # dwebsocket_c.groups.fanout.Member, from the first join()
+
+    def join(self, group: str) -> None:
+        """Receive the messages sent to ``group`` (``dwebsocket_c.send_to_group``)
+        from now on, on any process that shares the backend. Under Redis,
+        returns once Redis confirmed the subscription (at most 2 s).
+        The connection leaves all its groups when it closes."""
+        from .groups import join_group
+
+        join_group(self, group)
+
+    def leave(self, group: str) -> None:
+        """Stop receiving the messages of ``group`` (nothing if not a member)."""
+        from .groups import leave_group
+
+        leave_group(self, group)
+
+    def join_user(self, user: Any) -> str | None:
+        """Join the group of every connection of ``user`` (``request.user``), if
+        authenticated: ``dwebsocket_c.send_to_user(user, ...)`` then reaches
+        all of the user's tabs. Returns the group's name, or None (anonymous)."""
+        from .groups import user_group
+
+        if not getattr(user, "is_authenticated", False):
+            return None
+        group = user_group(user)
+        self.join(group)
+        return group
+
+    @property
+    def groups(self) -> frozenset[str]:
+        """The groups this connection is in."""
+        member = self._group_member
+        return frozenset(member.groups) if member is not None else frozenset()
+
+    def _leave_all_groups(self) -> None:
+        if self._group_member is not None:
+            from .groups import leave_all_groups
+
+            leave_all_groups(self)
+
+    def _group_member_dropped(
+        self, close_frame: bytes | None, send_nowait: Callable[[bytes], int]
+    ) -> None:
+        """The fan-out gave up on this client (it does not read): a close
+        frame if one can be written without blocking, then TCP shut down; the
+        view's reads end and its sends raise ConnectionClosed. Caller holds
+        the send lock."""
+        if close_frame is not None and not self._close_sent and not self._transport_down:
+            self._close_sent = True
+            if self._state == _OPEN:
+                self._state = _CLOSING
+            try:
+                send_nowait(close_frame)
+            except OSError:
+                pass
+        self._close_sent = True
+        self._shut_down_transport()

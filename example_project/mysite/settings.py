@@ -7,6 +7,9 @@ Everything that varies between machines comes from the environment:
                                  a fixed development key is used otherwise
   DJANGO_ALLOWED_HOSTS=a,b       default: localhost,127.0.0.1,[::1]
   DJANGO_DB_PATH=/path/db.sqlite3  default: db.sqlite3 next to manage.py
+  REDIS_URL=redis://127.0.0.1:6379/0  group messages (chat, download) through
+                                 Redis, across worker processes and servers;
+                                 unset: within one process
 """
 
 import os
@@ -58,6 +61,10 @@ MIDDLEWARE = [
 # permessage-deflate (on by default; stated here because the example relies
 # on it): browsers then send and receive compressed messages.
 WEBSOCKET_COMPRESSION = True
+
+# The chat room and the download page send through groups: in one process
+# by default, through Redis (every worker, every server) with REDIS_URL.
+WEBSOCKET_GROUPS_URL = os.environ.get("REDIS_URL") or None
 
 ROOT_URLCONF = "mysite.urls"
 

@@ -9,6 +9,7 @@ urlpatterns = [
     # An echo page and a chat room.
     path("echo/", views.echo, name="echo"),
     path("chat/", views.chat, name="chat"),
+    path("download/", views.download, name="download"),
     path("", views.index, name="index"),
     # Endpoints used by the integration tests (tests/integration/).
     path("ws/", include("testapp.urls")),

@@ -14,6 +14,10 @@ urlpatterns = [
     path("info/", views.info),
     path("send-then-return/", views.send_then_return),
     path("test-login/", views.test_login),
+    # tests/groups
+    path("group/<str:name>/", views.group_member),
+    path("group-publish/", views.group_publish),
+    path("process-stats/", views.process_stats),
     # tests/robustness
     path("stream/", views.stream),
     path("slow-echo/", views.slow_echo),

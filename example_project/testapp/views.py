@@ -5,16 +5,21 @@ observable (close codes, exceptions, the user, the adapter in use).
 """
 
 import logging
+import os
 import sys
 import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
-from django.http import Http404, HttpResponse
+from django.dispatch import receiver
+from django.http import Http404, HttpResponse, JsonResponse
 
 from dwebsocket_c.decorators import accept_websocket, require_websocket
+from dwebsocket_c import GroupBackendError, send_to_group
 from dwebsocket_c.exceptions import ConnectionClosed
+from dwebsocket_c.groups import messages_lost
+from dwebsocket_c.groups import stats as group_stats
 
 logger = logging.getLogger("testapp")
 
@@ -215,3 +220,57 @@ def two_readers(request):
         sys.setswitchinterval(switch_interval)
     logger.warning("two_readers: got=%d distinct=%d ends=%d errors=%s",
                    len(got), len(set(got)), len(ends), errors)
+
+
+# --- tests/groups ------------------------------------------------------------
+
+
+@accept_websocket
+def group_member(request, name):
+    """Join group ``name`` (and ?also=a,b), say ``joined <pid>``, then relay
+    every message received to the group; one that starts with ``self:`` is
+    sent back by the view itself instead."""
+    if not request.is_websocket():
+        return HttpResponse("websocket group endpoint", content_type="text/plain")
+    websocket = request.websocket
+    websocket.join(name)
+    for extra in filter(None, request.GET.get("also", "").split(",")):
+        websocket.join(extra)
+    websocket.send(f"joined {os.getpid()}")
+    for message in websocket:
+        if message.startswith(b"self:"):  # the view's own send, amid group messages
+            websocket.send(message)
+            continue
+        try:
+            send_to_group(name, message)
+        except GroupBackendError as error:
+            websocket.send(f"error {error}")
+
+
+@receiver(messages_lost)
+def tell_members_to_resync(sender, groups, seconds, url, **kwargs):
+    """After a Redis outage, every group with members here hears "resync"."""
+    for group in groups:
+        try:
+            send_to_group(group, "resync")
+        except GroupBackendError:
+            pass  # gone again
+
+
+def group_publish(request):
+    """Plain HTTP: send ?text= to ?group= (503 naming the problem if the backend is down)."""
+    try:
+        send_to_group(request.GET["group"], request.GET.get("text", ""))
+    except GroupBackendError as error:
+        return HttpResponse(str(error), status=503, content_type="text/plain; charset=utf-8")
+    return HttpResponse("sent", content_type="text/plain")
+
+
+def process_stats(request):
+    """Plain HTTP: this worker process's pid, OS threads, open fds, dropped members."""
+    return JsonResponse({
+        "pid": os.getpid(),
+        "threads": len(os.listdir("/proc/self/task")),
+        "fds": len(os.listdir("/proc/self/fd")),
+        "dropped": group_stats["dropped"],
+    })

@@ -1,0 +1,121 @@
+"""The in-process default (no WEBSOCKET_GROUPS_URL): groups within one
+server process, under runserver and gevent.pywsgi; the API's answers to
+bad input; the settings check."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import uuid
+
+import pytest
+from conftest import LOG_DIR, django_env
+from dws_servers import EXAMPLE_DIR, ServerProcess, migrate, server_env
+from group_clients import join, publish, receive
+
+from dwebsocket_c import _core
+from dwebsocket_c.exceptions import InvalidTextError
+from dwebsocket_c.groups import build_group_frame, user_group
+from dwebsocket_c.groups.redis_backend import is_server_frame, redacted
+from dwebsocket_c.groups.registry import check_group_name
+
+
+@pytest.fixture(scope="module")
+def local_servers():
+    """runserver and gevent.pywsgi with no REDIS_URL: in-process groups."""
+    log_dir = LOG_DIR / "in-process"
+    log_dir.mkdir(exist_ok=True)
+    db_path = log_dir / "db.sqlite3"
+    migrate(db_path, log_dir)
+    servers = {name: ServerProcess(name, log_dir, server_env(db_path)).start()
+               for name in ("runserver", "gevent-pywsgi")}
+    try:
+        for server in servers.values():
+            server.wait_ready(60)
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.mark.parametrize("name", ["runserver", "gevent-pywsgi"])
+def test_chat_within_one_process(local_servers, name):
+    server = local_servers[name]
+    group = f"local-{uuid.uuid4().hex[:8]}"
+    members = [join(server, group)[0] for _ in range(3)]
+    try:
+        def talk(index, ws):
+            for k in range(30):
+                ws.send(f"{index}:{k}")
+
+        threads = [threading.Thread(target=talk, args=(i, ws)) for i, ws in enumerate(members)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for ws in members:
+            got = receive(ws, 90, timeout=20)
+            for sender in range(3):
+                assert [m for m in got if m.startswith(f"{sender}:")] == [f"{sender}:{k}" for k in range(30)]
+        # A plain HTTP view of the same process reaches them too.
+        assert publish(server, group, "from a view") == (200, "sent")
+        for ws in members:
+            assert receive(ws, 1, timeout=10) == ["from a view"]
+        members[0].close()  # a closed connection leaves its groups
+        assert publish(server, group, "after one left") == (200, "sent")
+        for ws in members[1:]:
+            assert receive(ws, 1, timeout=10) == ["after one left"]
+    finally:
+        for ws in members:
+            ws.close()
+
+
+def test_download_page_without_redis(local_servers):
+    from websockets.sync.client import connect
+
+    with connect(local_servers["runserver"].ws_url("/download/"), open_timeout=15, close_timeout=3) as ws:
+        got = [ws.recv(30) for _ in range(6)]
+    assert got == ["20%", "40%", "60%", "80%", "100%", "下载完成"]
+
+
+def test_group_names_are_checked():
+    assert check_group_name("user.42") == "user.42"
+    with pytest.raises(TypeError, match="must be a str"):
+        check_group_name(42)
+    with pytest.raises(ValueError, match="1 to 200 UTF-8 bytes"):
+        check_group_name("")
+    with pytest.raises(ValueError, match="1 to 200 UTF-8 bytes"):
+        check_group_name("组" * 67)  # 201 bytes
+
+
+def test_group_frames_follow_send_rules():
+    assert build_group_frame("下载完成") == _core.build_frame(_core.OP_TEXT, "下载完成".encode())
+    assert build_group_frame("下载完成".encode()) == _core.build_frame(_core.OP_TEXT, "下载完成".encode())
+    assert build_group_frame(b"\xff", binary=True) == _core.build_frame(_core.OP_BINARY, b"\xff")
+    with pytest.raises(InvalidTextError, match="binary=True"):
+        build_group_frame(b"\xff")
+    with pytest.raises(TypeError, match="takes str or bytes"):
+        build_group_frame(42)
+    big = build_group_frame(b"x" * 70000, binary=True)
+    assert is_server_frame(big) and is_server_frame(build_group_frame("a"))
+    assert not is_server_frame(big[:-1]) and not is_server_frame(b"hello")
+
+
+def test_user_group_and_redacted_urls():
+    class User:
+        pk = 42
+
+    assert user_group(User()) == "user.42" and user_group(42) == "user.42"
+    with pytest.raises(ValueError, match="saved user"):
+        user_group(type("Anonymous", (), {"pk": None})())
+    assert redacted("redis://:secret@host:6379/0") == "redis://:***@host:6379/0"
+    assert redacted("redis://host:6379/0") == "redis://host:6379/0"
+
+
+def test_settings_check_refuses_a_url_that_is_not_redis():
+    env = django_env("http://127.0.0.1:6379/")
+    done = subprocess.run([sys.executable, "manage.py", "check"], cwd=EXAMPLE_DIR, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "dwebsocket_c.E001" in done.stderr and "WEBSOCKET_GROUPS_URL" in done.stderr, done.stderr
