@@ -10,9 +10,7 @@ printed in the report header.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
@@ -23,11 +21,11 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "integration"))
 
 from dws_servers import ServerProcess, migrate, server_env  # noqa: E402
+from group_env import LOG_DIR  # noqa: E402
 from redis_server import RedisServer  # noqa: E402
 
 GROUP_SERVERS = ["gunicorn-gthread", "gunicorn-gevent", "eventlet", "uwsgi", "runserver"]
 
-LOG_DIR = Path(tempfile.mkdtemp(prefix="dws-group-logs-"))
 
 
 def pytest_report_header(config):
@@ -90,15 +88,3 @@ def _servers_alive(request):
         servers = request.getfixturevalue("group_servers")
         dead = [s for s in servers.values() if not s.alive()]
         assert not dead, "\n".join(s.log_tail() for s in dead)
-
-
-def django_env(redis_url: str | None) -> dict[str, str]:
-    """The environment of a separate process that uses the example's settings."""
-    from dws_servers import EXAMPLE_DIR
-
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="mysite.settings_for_tests",
-               PYTHONPATH=str(EXAMPLE_DIR), PYTHONUNBUFFERED="1")
-    env.pop("REDIS_URL", None)
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    return env

@@ -10,7 +10,7 @@ import threading
 import uuid
 
 import pytest
-from conftest import LOG_DIR, django_env
+from group_env import LOG_DIR, django_env
 from dws_servers import EXAMPLE_DIR, ServerProcess, migrate, server_env
 from group_clients import join, publish, receive
 

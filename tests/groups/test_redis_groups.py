@@ -14,7 +14,7 @@ import time
 import uuid
 
 import pytest
-from conftest import django_env
+from group_env import django_env
 from dws_servers import EXAMPLE_DIR
 from group_clients import join, join_distinct_workers, process_stats, publish, receive
 
