@@ -7,6 +7,7 @@ reaches the processes that have members (directly, or through Redis).
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from .fanout import Member
 
@@ -74,8 +75,37 @@ registry = Registry()
 
 
 def deliver_local(group: str, frame: bytes) -> int:
-    """Offer ``frame`` to every local member of ``group``; how many there were."""
+    """Offer ``frame`` to every local member of ``group``; how many there were.
+
+    Members that negotiated permessage-deflate without context takeover on
+    our side (the default) get the message compressed, once per process for
+    all those whose encoders build the same frames (``FrameEncoder.share_key``:
+    the same parameters), not once per member. A member whose frames depend
+    on its own history (context takeover) gets ``frame`` uncompressed, which
+    RFC 7692 allows; so does one without the extension.
+    """
     members = registry.members(group)
+    compressed: dict[Any, bytes] = {}
     for member in members:
-        member.offer(frame)
+        member.offer(_frame_for(member, frame, compressed))
     return len(members)
+
+
+def _frame_for(member: Member, frame: bytes, compressed: dict[Any, bytes]) -> bytes:
+    encoder = getattr(member.websocket, "_encoder", None)
+    if encoder is None or not encoder.deflate or encoder.share_key is None:
+        return frame
+    key = encoder.share_key
+    shared = compressed.get(key)
+    if shared is None:
+        opcode, payload = unframe(frame)
+        shared = encoder.encode(opcode, payload) if encoder.compresses(len(payload)) else frame
+        compressed[key] = shared
+    return shared
+
+
+def unframe(frame: bytes) -> tuple[int, memoryview]:
+    """The opcode and payload of a whole unmasked frame built by the core."""
+    length = frame[1] & 0x7F
+    start = 2 if length < 126 else 4 if length == 126 else 10
+    return frame[0] & 0x0F, memoryview(frame)[start:]

@@ -119,3 +119,55 @@ def test_settings_check_refuses_a_url_that_is_not_redis():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "dwebsocket_c.E001" in done.stderr and "WEBSOCKET_GROUPS_URL" in done.stderr, done.stderr
+
+
+def _raw_member(server, group: str):
+    """A raw client that offers permessage-deflate, joined to ``group``."""
+    from wsraw import RawWebSocket
+
+    r = RawWebSocket(server.host, server.port, timeout=15)
+    resp = r.handshake(f"/ws/group/{group}/", {
+        "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits"})
+    assert resp.status == 101, resp
+    assert "permessage-deflate" in (resp.header("Sec-WebSocket-Extensions") or ""), resp
+    return r
+
+
+def _raw_frame(r) -> tuple[int, bytes]:
+    """(first header byte, payload) of the next server frame, RSV bits allowed."""
+    r._fill(2)
+    length, pos = r.buf[1] & 0x7F, 2
+    if length == 126:
+        r._fill(4)
+        length, pos = int.from_bytes(r.buf[2:4], "big"), 4
+    r._fill(pos + length)
+    first, payload = r.buf[0], r.buf[pos:pos + length]
+    r.buf = r.buf[pos + length:]
+    return first, payload
+
+
+@pytest.mark.parametrize("name", ["runserver", "gevent-pywsgi"])
+def test_group_message_compressed_once_for_deflate_members(local_servers, name):
+    """Members that negotiated permessage-deflate get the group message
+    compressed (RSV1), the same bytes for all of them: compressed once."""
+    import zlib
+
+    server = local_servers[name]
+    group = f"deflate-{uuid.uuid4().hex[:8]}"
+    members = [_raw_member(server, group) for _ in range(3)]
+    try:
+        for r in members:
+            first, payload = _raw_frame(r)
+            assert payload.startswith(b"joined "), payload
+        text = '{"progress": 42, "note": "' + "almost there " * 150 + '"}'
+        assert publish(server, group, text) == (200, "sent")
+        frames = [_raw_frame(r) for r in members]
+        assert all(first == 0xC1 for first, _ in frames), frames  # FIN, RSV1, text
+        assert len({payload for _, payload in frames}) == 1
+        payload = frames[0][1]
+        assert len(payload) < len(text) // 5
+        inflated = zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff")
+        assert inflated.decode() == text
+    finally:
+        for r in members:
+            r.close()
