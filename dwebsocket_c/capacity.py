@@ -96,8 +96,10 @@ class ConnectionSlots:
                        "WebSockets with gunicorn -k gevent")
         if not self._announced:
             self._announced = True
-            logger.info("dwebsocket_c: at most %s open WebSockets per process (%s)",
-                        "unlimited" if limit is None else limit, why)
+            if limit is None:
+                logger.info("No limit on open WebSockets per process (%s)", why)
+            else:
+                logger.info("At most %d open WebSockets per process (%s)", limit, why)
         return limit
 
     def acquire(self, limit: int | None) -> bool:

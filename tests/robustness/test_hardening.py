@@ -70,7 +70,7 @@ def test_idle_websockets_leave_threads_for_http(server, figures):
             assert resp.header("Retry-After") == "5", resp
             assert b"Too many open WebSocket" in resp.body
         log = server.log_since(mark)
-        assert "at most 45 open WebSockets per process" in log or "WebSockets are open" in log, log[-2000:]
+        assert "At most 45 open WebSockets per process" in log or "WebSockets are open" in log, log[-2000:]
         assert "refused with 503" in log, log[-2000:]
     finally:
         for r in opened:
