@@ -9,7 +9,8 @@
    time, bounded by the size limit (+1 byte to see it passed), as
    parser_type.c does. The stream is parsed three
    times (whole, random chunks with a stingy buffer, one byte at a time);
-   all three must give exactly the same events and error. Every event is
+   all three must give exactly the same events and error (see
+   same_verdict() for the one case where the close code may differ). Every event is
    checked against the rules the parser promises. */
 #include <stdint.h>
 #include <stdio.h>
@@ -279,6 +280,22 @@ check_helpers(const uint8_t *data, size_t len, unsigned seed)
     free(b);
 }
 
+/* The three parses agree. One exception: a compressed message that is both
+   bad (corrupt deflate data, or text that is not UTF-8) and inflates past
+   the size limit is refused with 1007 or with 1009 depending on where the
+   pieces fell (with a large piece zlib fills the output to the limit before
+   it reaches the bad bytes; with small ones it may meet them first). Both
+   refuse the message; the events before it must still be the same. */
+static int
+same_verdict(const transcript *a, const transcript *b)
+{
+    if (memcmp(a, b, sizeof(*a)) == 0)
+        return 1;
+    return a->hash == b->hash && a->events == b->events
+        && (a->error_code == 1007 || a->error_code == 1009)
+        && (b->error_code == 1007 || b->error_code == 1009);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -298,8 +315,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run(data, size, cfg, seed, 0, &t0);
     run(data, size, cfg, seed, 1, &t1);
     run(data, size, cfg, seed, 2, &t2);
-    CHECK(memcmp(&t0, &t1, sizeof(t0)) == 0);
-    CHECK(memcmp(&t0, &t2, sizeof(t0)) == 0);
+    CHECK(same_verdict(&t0, &t1));
+    CHECK(same_verdict(&t0, &t2));
     if (size)
         check_helpers(data, size, seed);
     return 0;
