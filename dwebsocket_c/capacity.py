@@ -76,10 +76,6 @@ class ConnectionSlots:
         self._open = 0
         self._announced = False
 
-    @property
-    def open(self) -> int:
-        return self._open
-
     def limit_for(self, environ: dict[str, Any], setting: int | None) -> int | None:
         """The bound for this process (None: unbounded); logged once."""
         if setting is not None:

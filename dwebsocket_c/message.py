@@ -21,6 +21,11 @@ instead (binary ones are still :class:`BinaryMessage`), so
 
 from __future__ import annotations
 
+from typing import Any
+
+from . import _core
+from .exceptions import InvalidTextError
+
 
 class Message(bytes):
     """A received message: its payload as ``bytes``, plus its kind."""
@@ -62,3 +67,32 @@ class BinaryMessage(Message):
     __slots__ = ()
 
     is_text = False
+
+
+def outgoing(
+    message: Any, binary: bool | None, *, sender: str, binary_hint: str
+) -> tuple[int, bytes | bytearray | memoryview]:
+    """The opcode and payload of a message to send, by the rules of
+    ``WebSocket.send()`` (``send_to_group()`` follows them too): ``str`` is
+    text; bytes are text after a UTF-8 check (:class:`InvalidTextError`
+    otherwise, naming ``binary_hint``), or binary with ``binary``; a received
+    :class:`Message` keeps its kind unless ``binary`` says otherwise. A
+    non-contiguous memoryview is copied, before anything is written.
+    ``sender`` names the caller in the errors."""
+    if isinstance(message, memoryview) and not message.c_contiguous:
+        message = message.tobytes()
+    if isinstance(message, str):
+        return (_core.OP_BINARY if binary else _core.OP_TEXT), message.encode("utf-8")
+    if not isinstance(message, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{sender} takes str or bytes, not {type(message).__name__}")
+    if binary is None and isinstance(message, Message):
+        # A received message: a TextMessage's UTF-8 is checked already.
+        return (_core.OP_TEXT if message.is_text else _core.OP_BINARY), message
+    if binary:
+        return _core.OP_BINARY, message
+    if not _core.validate_utf8(message):
+        raise InvalidTextError(
+            f"{sender} got bytes that are not valid UTF-8, so they cannot be sent "
+            f"as a text message. To send binary data {binary_hint}."
+        )
+    return _core.OP_TEXT, message

@@ -75,8 +75,8 @@ from typing import Any
 
 from . import _core
 from ._transport import byte_length, make_transport
-from .exceptions import ConnectionClosed, InvalidTextError
-from .message import BinaryMessage, Message, TextMessage
+from .exceptions import ConnectionClosed
+from .message import BinaryMessage, Message, TextMessage, outgoing
 
 logger = logging.getLogger("dwebsocket_c")
 
@@ -508,40 +508,17 @@ class WebSocket:
         ``False``, and nothing is raised. Safe to call from several threads
         at once.
         """
-        if isinstance(message, memoryview) and not message.c_contiguous:
-            message = message.tobytes()  # one copy, before anything is written
-        if isinstance(message, str):
-            payload: bytes | bytearray | memoryview = message.encode("utf-8")
-            opcode = _core.OP_BINARY if binary else _core.OP_TEXT
-        elif isinstance(message, (bytes, bytearray, memoryview)):
-            payload = message
-            if binary is None and isinstance(message, Message):
-                if message.is_text:  # a received TextMessage: UTF-8 already checked
-                    return self._send_data(_core.OP_TEXT, payload)
-                binary = True
-            if binary:
-                opcode = _core.OP_BINARY
-            else:
-                if not _core.validate_utf8(payload):
-                    raise InvalidTextError(
-                        "send() got bytes that are not valid UTF-8, so they cannot be "
-                        "sent as a text message. To send binary data use "
-                        "send(data, binary=True) or send_bytes(data)."
-                    )
-                opcode = _core.OP_TEXT
-        else:
-            raise TypeError(
-                f"send() takes str or bytes, not {type(message).__name__}"
-            )
+        opcode, payload = outgoing(
+            message, binary, sender="send()",
+            binary_hint="use send(data, binary=True) or send_bytes(data)",
+        )
         return self._send_data(opcode, payload)
 
     def send_bytes(self, data: bytes | bytearray | memoryview) -> bool:
         """Send ``data`` as a binary message (same as ``send(data, binary=True)``)."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"send_bytes() takes bytes, not {type(data).__name__}")
-        if isinstance(data, memoryview) and not data.c_contiguous:
-            data = data.tobytes()
-        return self._send_data(_core.OP_BINARY, data)
+        return self.send(data, binary=True)
 
     def _send_data(self, opcode: int, payload: bytes | bytearray | memoryview) -> bool:
         length = byte_length(payload)

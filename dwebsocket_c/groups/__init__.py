@@ -40,8 +40,8 @@ from django.conf import settings
 from django.dispatch import Signal
 
 from .. import _core
-from ..exceptions import ConnectionClosed, InvalidTextError, WebSocketError
-from ..message import Message
+from ..exceptions import ConnectionClosed, WebSocketError
+from ..message import outgoing
 from .fanout import Member, OutboxTransport, stats
 from .registry import check_group_name, deliver_local, registry
 
@@ -139,18 +139,10 @@ def reset_backends() -> None:
 
 def build_group_frame(message: Any, binary: bool = False) -> bytes:
     """The frame every member gets: the same rules as ``WebSocket.send()``."""
-    if isinstance(message, str):
-        return _core.build_frame(_core.OP_BINARY if binary else _core.OP_TEXT, message.encode("utf-8"))
-    if isinstance(message, (bytes, bytearray, memoryview)):
-        if not binary and isinstance(message, Message) and message.is_binary:
-            binary = True
-        if not binary and not _core.validate_utf8(message):
-            raise InvalidTextError(
-                "send_to_group() got bytes that are not valid UTF-8, so they cannot be "
-                "sent as a text message. To send binary data pass binary=True."
-            )
-        return _core.build_frame(_core.OP_BINARY if binary else _core.OP_TEXT, message)
-    raise TypeError(f"send_to_group() takes str or bytes, not {type(message).__name__}")
+    opcode, payload = outgoing(
+        message, binary or None, sender="send_to_group()", binary_hint="pass binary=True"
+    )
+    return _core.build_frame(opcode, payload)
 
 
 def send_to_group(group: str, message: str | bytes, binary: bool = False) -> None:
