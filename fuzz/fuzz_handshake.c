@@ -10,15 +10,7 @@
 
 #include "base64.h"
 #include "handshake.h"
-
-#define CHECK(c)                                                      \
-    do {                                                              \
-        if (!(c)) {                                                   \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,    \
-                    __LINE__, #c);                                    \
-            abort();                                                  \
-        }                                                             \
-    } while (0)
+#include "fuzz_check.h"
 
 /* Each field is copied to its own heap block so ASan sees overreads. */
 static char *

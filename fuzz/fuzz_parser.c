@@ -21,15 +21,7 @@
 #include "pmd.h"
 #include "utf8.h"
 #include "wsparse.h"
-
-#define CHECK(c)                                                      \
-    do {                                                              \
-        if (!(c)) {                                                   \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,    \
-                    __LINE__, #c);                                    \
-            abort();                                                  \
-        }                                                             \
-    } while (0)
+#include "fuzz_check.h"
 
 static const uint64_t limits[8] = {0, 1, 125, 126, 1000, 65536, 1 << 20, UINT64_MAX};
 
