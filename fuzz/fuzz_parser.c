@@ -3,7 +3,7 @@
    inflate path (pmd.c, zlib).
 
    Input: byte 0 = configuration (side, RSV1, size limit, inflate, context
-   takeover), byte 1 = seed for the chunking (and the window bits), the
+   takeover), byte 1 = seed for the chunking, the
    rest = the stream. With inflate, each RSV1 message is inflated in pieces
    as the chunking says, into an output that grows by a few bytes at a
    time, bounded by the size limit (+1 byte to see it passed), as
@@ -141,7 +141,14 @@ run(const uint8_t *data, size_t len, unsigned cfg, unsigned seed, int chunking,
     memset(t, 0, sizeof(*t));
     t->hash = UINT64_C(0xcbf29ce484222325);
     ws_parser_init(&p, max, cfg & 1, (cfg >> 1) & 1);
-    ws_inflater_init(&inf, 9 + (int)(seed % 7), (cfg >> 6) & 1);
+    /* A 15-bit window: zlib checks a back-reference against its window
+       only across calls (within one call it may reach into what that call
+       wrote), so a stream that reaches further back than a smaller window
+       is accepted or refused depending on how the output is split. With
+       15 bits every distance deflate allows is inside the window, and the
+       three parses must agree. (The smaller windows are tested in
+       tests/core/test_deflate_messages.py.) */
+    ws_inflater_init(&inf, 15, (cfg >> 6) & 1);
     if (inflating && max != UINT64_MAX)
         p.max_compressed = max + (max >> 6) + 1024;  /* as parser_type.c */
     while (pos < len) {
