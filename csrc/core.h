@@ -21,6 +21,9 @@ extern PyTypeObject ws_FrameEncoderType;
 int ws_deflate_params_get(PyObject *params, const char *side, int *window_bits,
                           int *no_context_takeover);
 
+/* Adds the Connection type and its NEXT_* constants (connection.c). */
+int ws_connection_add(PyObject *mod);
+
 /* Once at import: the per-thread shared compressor's key. */
 int ws_encoder_setup(void);
 
