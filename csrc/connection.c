@@ -219,9 +219,8 @@ collect(Connection *self)
         if (op == WS_OP_TEXT && self->text_as_str) {
             msg = payload;  /* decoded when popped */
         } else {
-            msg = PyObject_CallOneArg(op == WS_OP_TEXT ? self->text_type : self->binary_type,
-                                      payload);
-            Py_DECREF(payload);
+            /* Without a copy: the bytes become the message. */
+            msg = ws_as_message(payload, op == WS_OP_TEXT ? self->text_type : self->binary_type);
             if (msg == NULL)
                 return -1;
             if (!PyBytes_Check(msg)) {

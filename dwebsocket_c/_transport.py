@@ -228,6 +228,10 @@ class NativeTransport:
             except OSError:
                 pass
 
+    def wait_readable(self, timeout: float) -> None:
+        """Never needed: the Connection's reads wait in the kernel."""
+        raise AssertionError("a native Connection never says NEXT_WOULD_BLOCK")
+
     def write_rest(self, data: Any, sent: int) -> None:
         """Never needed: the Connection writes all of a frame or raises."""
         raise AssertionError("a native Connection.write() is never partial")

@@ -273,30 +273,28 @@ class WebSocket:
         around ``Connection.next()``, one C call per message. Returns None
         when the connection is no longer open (wait() goes on its way)."""
         conn = self._conn
-        lock = self._recv_lock
         while self._state is _OPEN and self._deferred_end is None:
-            message = conn.pop()  # one a concurrent reader queued
+            message = conn.pop()  # one that a concurrent reader queued
             if message is not None:
                 return message
-            with lock:
-                if self._state is not _OPEN or self._deferred_end is not None:
-                    return None
-                try:
-                    result = conn.next()
-                except OSError as exc:
-                    self._connection_lost(f"receive failed: {exc}")
-                    return None
-                if result.__class__ is not int:
-                    return result
-                if result == _NEXT_EVENTS:
-                    self._handle_events()
-                elif result == _NEXT_WOULD_BLOCK:
-                    self._transport.wait_readable(conn.read_timeout())
-                elif result == _NEXT_KEEPALIVE:
-                    self._keepalive()
-                elif result == _NEXT_EOF:
-                    self._connection_lost("the client closed TCP without a close frame")
-                # _NEXT_TIMEOUT: the read timeout ran out; look at keepalive again
+            with self._recv_lock:
+                while self._state is _OPEN and self._deferred_end is None:
+                    try:
+                        result = conn.next()
+                    except OSError as exc:
+                        self._connection_lost(f"receive failed: {exc}")
+                        return None
+                    if not isinstance(result, int):
+                        return result
+                    if result == _NEXT_WOULD_BLOCK:
+                        self._transport.wait_readable(conn.read_timeout())
+                    elif result == _NEXT_EVENTS:
+                        self._handle_events()
+                    elif result == _NEXT_KEEPALIVE:
+                        self._keepalive()
+                    elif result == _NEXT_EOF:
+                        self._connection_lost("the client closed TCP without a close frame")
+                    # _NEXT_TIMEOUT: the read timeout ran out; look at keepalive again
         return None
 
     def read(self, fallback: Any = None) -> Message | str | Any:
@@ -533,11 +531,13 @@ class WebSocket:
         ``False``, and nothing is raised. Safe to call from several threads
         at once.
         """
-        kind = message.__class__
-        if kind is str and not binary:
+        # The common kinds first (the rules are outgoing()'s).
+        if type(message) is str and not binary:
             return self._send_data(_OP_TEXT, message.encode())
-        if binary is None and (kind is TextMessage or kind is BinaryMessage):
-            return self._send_data(_OP_TEXT if kind is TextMessage else _OP_BINARY, message)
+        if binary is None and type(message) is TextMessage:
+            return self._send_data(_OP_TEXT, message)
+        if binary is None and type(message) is BinaryMessage:
+            return self._send_data(_OP_BINARY, message)
         opcode, payload = outgoing(
             message, binary, sender="send()",
             binary_hint="use send(data, binary=True) or send_bytes(data)",
