@@ -168,7 +168,6 @@ class WebSocket:
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
         self._close_timeout = close_timeout
-        self._text_as_str = text_as_str
         #: The subprotocol chosen in the handshake (``WEBSOCKET_SUBPROTOCOLS``), or None.
         self.subprotocol = subprotocol
 
