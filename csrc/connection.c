@@ -350,6 +350,12 @@ conn_next(Connection *self, PyObject *Py_UNUSED(ignored))
         if (self->fd < 0 || self->parser == NULL)
             return PyLong_FromLong(NEXT_EOF);
         op = ws_frameparser_peek(self->parser);
+        if (op == WS_OP_TEXT || op == WS_OP_BINARY) {
+            /* Messages that came after a control frame next_event() took. */
+            if (collect(self) < 0)
+                return NULL;
+            continue;
+        }
         if (op != WS_PEEK_NONE)
             return PyLong_FromLong(NEXT_EVENTS);
         if (self->ping_interval >= 0.0) {
