@@ -12,14 +12,21 @@ an ``ioctl(FIONBIO)`` plus a ``poll()`` before every ``recv``/``send``), so
 the two transports below do without it:
 
 :class:`NativeTransport` (``runserver``, gunicorn ``gthread``, uWSGI: a real
-    OS socket). The socket stays in blocking mode; the kernel keeps the two
-    timeouts apart: ``SO_RCVTIMEO`` for reads (set only when the wanted value
+    OS socket). The socket stays in blocking mode and the C
+    :class:`~dwebsocket_c._core.Connection` reads and writes it: reads wait
+    in the kernel under ``SO_RCVTIMEO`` (set only when the wanted value
     changes: while nothing but keepalive bounds a read it stays put, so an
-    echo loop makes no ``setsockopt`` at all), ``SO_SNDTIMEO`` for writes (set
-    once). A non-blocking read is ``recv_into(..., MSG_DONTWAIT)``. One round
-    trip costs two system calls: ``recvfrom`` and ``sendto``.
+    echo loop makes no ``setsockopt`` at all), writes are ``MSG_DONTWAIT``
+    and wait for room with ``poll()`` up to the send timeout. One round trip
+    costs two system calls: ``recvfrom`` and ``sendto``. ``SO_SNDTIMEO``
+    (set once) bounds the writes made here, by a group member's outbox.
 
 :class:`GreenTransport` (gevent, eventlet: the library's cooperative socket).
+    Under gevent the C Connection reads the OS socket under it without
+    waiting and, when nothing is there, :meth:`GreenTransport.wait_readable`
+    waits in the hub; eventlet's reads go through its socket object. Writes
+    are one non-blocking ``send`` in C; what the socket did not take goes
+    through the library's socket (:meth:`GreenTransport.write_rest`).
     The socket's own timeout stays ``None`` at every point where a greenlet
     can switch; a blocking read or write runs under a ``gevent.Timeout`` /
     ``eventlet.Timeout`` of its own (``adapter.make_timeout``) that raises
@@ -28,7 +35,8 @@ the two transports below do without it:
     around one call that cannot switch (both libraries then call the OS
     directly and raise ``BlockingIOError``), so no other greenlet ever sees it.
 
-Receive buffer: bytes are copied out by the parser (``feed()``) right after
+Receive buffer (for the reads made here; the C Connection has its own, one
+per OS thread too): bytes are copied out by the parser right after
 ``recv_into`` returns, with no thread or greenlet switch in between, so one
 buffer per OS thread serves every connection that thread reads: a
 ``threading.local`` for native sockets (freed with the thread: runserver

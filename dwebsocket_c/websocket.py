@@ -1,7 +1,12 @@
 """``request.websocket``: one open WebSocket connection, seen from a view.
 
 The protocol itself (frames, masking, UTF-8, close codes) is done by the C
-core :mod:`dwebsocket_c._core`; this class does the socket I/O around it.
+core :mod:`dwebsocket_c._core`, and so is the per-message I/O: a
+:class:`~dwebsocket_c._core.Connection` reads the socket, feeds the parser,
+keeps the received messages and writes frames, so that ``wait()`` and
+``send()`` are one C call each while the connection is open. This class is
+the policy around it: locks, keepalive, the closing handshake, the end of a
+connection, groups.
 
 Receiving
 ---------
