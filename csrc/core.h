@@ -21,6 +21,16 @@ extern PyTypeObject ws_FrameEncoderType;
 int ws_deflate_params_get(PyObject *params, const char *side, int *window_bits,
                           int *no_context_takeover);
 
+/* Adds Message, TextMessage, BinaryMessage (message_type.c). */
+int ws_message_types_add(PyObject *mod);
+
+/* payload (stolen) as an instance of the message class `type`, without a
+   copy when it can be (message_type.c). */
+PyObject *ws_as_message(PyObject *payload, PyObject *type);
+
+/* Adds the Connection type and its NEXT_* constants (connection.c). */
+int ws_connection_add(PyObject *mod);
+
 /* Once at import: the per-thread shared compressor's key. */
 int ws_encoder_setup(void);
 

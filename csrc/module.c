@@ -1102,6 +1102,8 @@ PyInit__core(void)
     Py_INCREF(&ws_Utf8ValidatorType);
     if (add_object(mod, "Utf8Validator", (PyObject *)&ws_Utf8ValidatorType) < 0)
         goto fail;
+    if (ws_message_types_add(mod) < 0 || ws_connection_add(mod) < 0)
+        goto fail;
     return mod;
 fail:
     Py_DECREF(mod);

@@ -6,6 +6,7 @@
    a fragmented one grows the same bytes object with _PyBytes_Resize. */
 #include "core.h"
 
+#include "parser_api.h"
 #include "pmd.h"
 #include "utf8.h"
 #include "wsparse.h"
@@ -327,25 +328,20 @@ parser_inflate(FrameParser *self, const uint8_t *in, size_t n)
     }
 }
 
-static PyObject *
-parser_feed(FrameParser *self, PyObject *arg)
+/* feed() without the Python argument: also the C entry point of the
+   connection's hot path (parser_api.h). 0, or -1 with an exception set. */
+int
+ws_frameparser_feed(PyObject *obj, const uint8_t *data, size_t len)
 {
-    Py_buffer view;
-    const uint8_t *data;
-    size_t len;
+    FrameParser *self = (FrameParser *)obj;
     uint8_t scratch[INFLATE_SCRATCH];
     int zr;
 
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
-        return NULL;
     if (self->busy) {
-        PyBuffer_Release(&view);
         PyErr_SetString(PyExc_RuntimeError, "FrameParser.feed() called re-entrantly");
-        return NULL;
+        return -1;
     }
     self->busy = 1;
-    data = view.buf;
-    len = (size_t)view.len;
     for (;;) {
         size_t used;
         enum ws_result r = ws_parse(&self->p, data, len, &used);
@@ -437,8 +433,7 @@ nomem:
     parser_abort(self, "out of memory while parsing a frame");
     self->zactive = 0;
     self->busy = 0;
-    PyBuffer_Release(&view);
-    return NULL;
+    return -1;
 done:
     if (self->zactive) {
         /* scratch dies with this call: the next bytes ask for space. */
@@ -446,8 +441,40 @@ done:
         self->p.out_room = 0;
     }
     self->busy = 0;
+    return 0;
+}
+
+static PyObject *
+parser_feed(FrameParser *self, PyObject *arg)
+{
+    Py_buffer view;
+    int r;
+
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    r = ws_frameparser_feed((PyObject *)self, view.buf, (size_t)view.len);
     PyBuffer_Release(&view);
+    if (r < 0)
+        return NULL;
     Py_RETURN_NONE;
+}
+
+int
+ws_frameparser_peek(PyObject *obj)
+{
+    FrameParser *self = (FrameParser *)obj;
+    PyObject *ev;
+
+    if (self->head >= PyList_GET_SIZE(self->events))
+        return ws_parser_failed(&self->p) ? WS_PEEK_FAILED : WS_PEEK_NONE;
+    ev = PyList_GET_ITEM(self->events, self->head);
+    return (int)PyLong_AsLong(PyTuple_GET_ITEM(ev, 0));
+}
+
+PyObject *
+ws_frameparser_next(PyObject *obj)
+{
+    return Py_TYPE(obj)->tp_iternext(obj);
 }
 
 /* The stored ProtocolError, created when first needed; NULL if not failed

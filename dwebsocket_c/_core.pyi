@@ -327,3 +327,69 @@ def base64_encode(data: Buffer, /) -> bytes:
 
 def base64_decode(data: str | bytes, /) -> bytes:
     """Strict standard base64 (padding required); ``ValueError`` if invalid."""
+
+# ------------------------------------------------------------ messages
+
+class Message(bytes):
+    """A received message: its payload as bytes, plus its kind."""
+
+    is_text: bool
+    @property
+    def is_binary(self) -> bool: ...
+    @property
+    def text(self) -> str: ...
+
+class TextMessage(Message):
+    """A text message. Its bytes are valid UTF-8 (the protocol core checked)."""
+
+class BinaryMessage(Message):
+    """A binary message."""
+
+# ------------------------------------------------------------ connection
+
+NEXT_TIMEOUT: Final[int]  # SO_RCVTIMEO expired: look at keepalive again
+NEXT_EVENTS: Final[int]  # a control frame or a protocol error waits: next_event()
+NEXT_KEEPALIVE: Final[int]  # a ping is due, or the last one went unanswered
+NEXT_EOF: Final[int]  # the peer closed TCP (or release() was called)
+NEXT_WOULD_BLOCK: Final[int]  # green: wait in the hub until readable
+RECEIVE_CHUNK: Final[int]  # bytes read per recv() (one buffer per OS thread)
+
+@final
+class Connection:
+    """The per-message I/O of one WebSocket over the server's socket."""
+
+    def __new__(
+        cls,
+        fd: int,
+        parser: FrameParser,
+        text_type: type[bytes],
+        binary_type: type[bytes],
+        *,
+        text_as_str: bool = ...,
+        green: bool = ...,
+        send_timeout: float = ...,
+    ) -> Connection: ...
+    ping_interval: float | None
+    ping_timeout: float
+    ping_sent_at: float | None
+    discard: bool
+    @property
+    def last_received(self) -> float: ...
+    @property
+    def last_read(self) -> float: ...
+    @property
+    def queued(self) -> int: ...
+    @property
+    def queued_bytes(self) -> int: ...
+    @property
+    def fd(self) -> int: ...
+    @property
+    def green(self) -> bool: ...
+    def next(self) -> Message | str | int: ...
+    def pop(self) -> Message | str | None: ...
+    def receive(self, timeout: float | None, exact: bool = ..., /) -> int | None: ...
+    def feed(self, data: Buffer, /) -> None: ...
+    def next_event(self) -> tuple[int, bytes] | None: ...
+    def write(self, data: Buffer, /) -> int: ...
+    def read_timeout(self) -> float: ...
+    def release(self) -> None: ...

@@ -12,14 +12,21 @@ an ``ioctl(FIONBIO)`` plus a ``poll()`` before every ``recv``/``send``), so
 the two transports below do without it:
 
 :class:`NativeTransport` (``runserver``, gunicorn ``gthread``, uWSGI: a real
-    OS socket). The socket stays in blocking mode; the kernel keeps the two
-    timeouts apart: ``SO_RCVTIMEO`` for reads (set only when the wanted value
+    OS socket). The socket stays in blocking mode and the C
+    :class:`~dwebsocket_c._core.Connection` reads and writes it: reads wait
+    in the kernel under ``SO_RCVTIMEO`` (set only when the wanted value
     changes: while nothing but keepalive bounds a read it stays put, so an
-    echo loop makes no ``setsockopt`` at all), ``SO_SNDTIMEO`` for writes (set
-    once). A non-blocking read is ``recv_into(..., MSG_DONTWAIT)``. One round
-    trip costs two system calls: ``recvfrom`` and ``sendto``.
+    echo loop makes no ``setsockopt`` at all), writes are ``MSG_DONTWAIT``
+    and wait for room with ``poll()`` up to the send timeout. One round trip
+    costs two system calls: ``recvfrom`` and ``sendto``. ``SO_SNDTIMEO``
+    (set once) bounds the writes made here, by a group member's outbox.
 
 :class:`GreenTransport` (gevent, eventlet: the library's cooperative socket).
+    Under gevent the C Connection reads the OS socket under it without
+    waiting and, when nothing is there, :meth:`GreenTransport.wait_readable`
+    waits in the hub; eventlet's reads go through its socket object. Writes
+    are one non-blocking ``send`` in C; what the socket did not take goes
+    through the library's socket (:meth:`GreenTransport.write_rest`).
     The socket's own timeout stays ``None`` at every point where a greenlet
     can switch; a blocking read or write runs under a ``gevent.Timeout`` /
     ``eventlet.Timeout`` of its own (``adapter.make_timeout``) that raises
@@ -28,7 +35,8 @@ the two transports below do without it:
     around one call that cannot switch (both libraries then call the OS
     directly and raise ``BlockingIOError``), so no other greenlet ever sees it.
 
-Receive buffer: bytes are copied out by the parser (``feed()``) right after
+Receive buffer (for the reads made here; the C Connection has its own, one
+per OS thread too): bytes are copied out by the parser right after
 ``recv_into`` returns, with no thread or greenlet switch in between, so one
 buffer per OS thread serves every connection that thread reads: a
 ``threading.local`` for native sockets (freed with the thread: runserver
@@ -150,26 +158,33 @@ def _green_buffer(key: int) -> tuple[bytearray, memoryview]:
 class NativeTransport:
     """A blocking OS socket with ``SO_RCVTIMEO``/``SO_SNDTIMEO``; see the module docstring."""
 
+    #: The socket's reads and writes are the C Connection's own.
+    green = False
+    c_reads = True
+    c_writes = True
+
     def __init__(self, sock: socket.socket, send_timeout: float) -> None:
         self.sock = sock
         self._send_timeout = send_timeout
         sock.settimeout(None)  # blocking mode: the one ioctl of the session
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(send_timeout))
-        self._rcvtimeo: float | None = None  # what SO_RCVTIMEO holds (None: 0, forever)
+        self._rcvtimeo_set = False  # recv() set SO_RCVTIMEO
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def receive(self, conn: Any, timeout: float | None, exact: bool = True) -> int | None:
+        """One read by the Connection ``conn`` (which keeps ``SO_RCVTIMEO``):
+        bytes read, 0 at EOF, None when nothing came within ``timeout``
+        (None: without waiting). Raises OSError."""
+        return conn.receive(timeout, exact)
 
     def recv(self, timeout: float, *, exact: bool = True) -> memoryview | None:
-        """Read what arrives within ``timeout`` seconds: a view of the thread's
-        buffer (empty at EOF), or None on timeout. Raises OSError.
-
-        ``exact=False`` (only keepalive bounds the read): the timeout already
-        set is kept when it is within ``_KEEPALIVE_SLACK`` of ``timeout``.
-        """
-        current = self._rcvtimeo
-        if current != timeout and (
-            exact or current is None or abs(current - timeout) > timeout * _KEEPALIVE_SLACK + 0.001
-        ):
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
-            self._rcvtimeo = timeout
+        """Read what arrives within ``timeout`` seconds, bypassing the
+        parser (draining input at the end): a view of the thread's buffer
+        (empty at EOF), or None on timeout. Raises OSError."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
+        self._rcvtimeo_set = True
         buffers = _native_buffers
         try:
             received = self.sock.recv_into(buffers.buffer)
@@ -221,6 +236,14 @@ class NativeTransport:
             except OSError:
                 pass
 
+    def wait_readable(self, timeout: float) -> None:
+        """Never needed: the Connection's reads wait in the kernel."""
+        raise AssertionError("a native Connection never says NEXT_WOULD_BLOCK")
+
+    def write_rest(self, data: Any, sent: int) -> None:
+        """Never needed: the Connection writes all of a frame or raises."""
+        raise AssertionError("a native Connection.write() is never partial")
+
     def shutdown(self, how: int) -> None:
         self.sock.shutdown(how)
 
@@ -229,9 +252,9 @@ class NativeTransport:
         sock = self.sock
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _TIMEVAL_ZERO)
-            if self._rcvtimeo is not None:
+            if self._rcvtimeo_set:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _TIMEVAL_ZERO)
-                self._rcvtimeo = None
+                self._rcvtimeo_set = False
         except OSError:
             pass
         sock.settimeout(server_timeout)
@@ -239,6 +262,9 @@ class NativeTransport:
 
 class GreenTransport:
     """gevent's or eventlet's socket, timeouts by ``make_timeout``; see the module docstring."""
+
+    green = True
+    c_writes = True  # non-blocking writes in C; the rest through the library's socket
 
     def __init__(
         self, sock: Any, send_timeout: float, make_timeout: Callable[[float, BaseException], Any]
@@ -260,7 +286,45 @@ class GreenTransport:
         # EAGAIN, a system call per message. eventlet: its socket's methods.
         self._raw, self._hub, self._read_watcher = _gevent_read_watcher(sock)
         self._wait_first = False
+        # gevent: the C Connection reads the OS socket without waiting and
+        # this transport waits in the hub (wait_readable). eventlet: reads
+        # go through its socket object (receive()).
+        self.c_reads = self._raw is not None
         sock.settimeout(None)
+
+    def fileno(self) -> int:
+        return (self._raw if self._raw is not None else self.sock).fileno()
+
+    def receive(self, conn: Any, timeout: float | None, exact: bool = True) -> int | None:
+        """As :meth:`NativeTransport.receive`: one read through the
+        library's socket, fed to ``conn``."""
+        chunk = self.recv_nowait() if timeout is None else self.recv(timeout, exact=exact)
+        if chunk is None:
+            return None
+        with chunk:
+            conn.feed(chunk)
+            return chunk.nbytes
+
+    def wait_readable(self, timeout: float) -> None:
+        """gevent: wait in the hub until the socket is readable, or at most
+        ``timeout`` seconds (the next keepalive action; the timer is kept
+        from one wait to the next, as for reads)."""
+        timer = self._read_timer(max(timeout, 0.001), False)
+        timer.start()
+        try:
+            self._hub.wait(self._read_watcher)
+        except socket.timeout:
+            pass
+        finally:
+            timer.cancel()
+
+    def write_rest(self, data: Any, sent: int) -> None:
+        """The rest of ``data`` after a non-blocking write took ``sent``
+        bytes, through the library's socket (waiting in the hub) within the
+        send timeout; ``socket.timeout`` otherwise."""
+        with memoryview(data) as view, view.cast("B") as octets:
+            with self._make_timeout(self._send_timeout, socket.timeout("send timed out")):
+                self.sock.sendall(octets[sent:])
 
     def _read_timer(self, seconds: float, exact: bool) -> Any:
         """A stopped ``Timeout`` of ``seconds`` for a read by this greenlet.

@@ -59,7 +59,10 @@ def thread_pool_size(environ: dict[str, Any]) -> tuple[str, int] | None:
         # gthread runs requests on a concurrent.futures.ThreadPoolExecutor:
         # its worker threads hold a weak reference to the executor. (gevent's
         # worker runs greenlets: no executor, no bound.)
-        args = getattr(threading.current_thread(), "_args", None) or (None,)
+        # threading._active, not current_thread(): under gevent that would
+        # make a _DummyThread for every greenlet (~0.6 KiB each, kept).
+        thread = threading._active.get(threading.get_ident())  # type: ignore[attr-defined]
+        args = getattr(thread, "_args", None) or (None,)
         executor_ref = args[0]
         executor = executor_ref() if isinstance(executor_ref, weakref.ref) else None
         max_workers = getattr(executor, "_max_workers", None)

@@ -27,46 +27,20 @@ from . import _core
 from .exceptions import InvalidTextError
 
 
-class Message(bytes):
-    """A received message: its payload as ``bytes``, plus its kind."""
+# The classes are defined in C (csrc/message_type.c): bytes subclasses with
+# the exact layout of bytes, so that a received payload becomes the message
+# without being copied. They have no __dict__ (like ``__slots__ = ()``) and
+# can be subclassed.
 
-    __slots__ = ()
+#: A received message: its payload as ``bytes``, plus its kind
+#: (``is_text``, ``is_binary``; ``text`` decodes a text message).
+Message = _core.Message
 
-    is_text: bool = False
+#: A text message. Its bytes are valid UTF-8 (the protocol core checked).
+TextMessage = _core.TextMessage
 
-    @property
-    def is_binary(self) -> bool:
-        return not self.is_text
-
-    @property
-    def text(self) -> str:
-        """The payload decoded from UTF-8 (text messages only)."""
-        raise TypeError(
-            "a binary message has no text; use the message itself (it is bytes)"
-        )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({bytes.__repr__(self)})"
-
-
-class TextMessage(Message):
-    """A text message. Its bytes are valid UTF-8 (the protocol core checked)."""
-
-    __slots__ = ()
-
-    is_text = True
-
-    @property
-    def text(self) -> str:
-        return self.decode("utf-8")
-
-
-class BinaryMessage(Message):
-    """A binary message."""
-
-    __slots__ = ()
-
-    is_text = False
+#: A binary message (``text`` raises ``TypeError``).
+BinaryMessage = _core.BinaryMessage
 
 
 def outgoing(

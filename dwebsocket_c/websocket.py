@@ -1,7 +1,12 @@
 """``request.websocket``: one open WebSocket connection, seen from a view.
 
 The protocol itself (frames, masking, UTF-8, close codes) is done by the C
-core :mod:`dwebsocket_c._core`; this class does the socket I/O around it.
+core :mod:`dwebsocket_c._core`, and so is the per-message I/O: a
+:class:`~dwebsocket_c._core.Connection` reads the socket, feeds the parser,
+keeps the received messages and writes frames, so that ``wait()`` and
+``send()`` are one C call each while the connection is open. This class is
+the policy around it: locks, keepalive, the closing handshake, the end of a
+connection, groups.
 
 Receiving
 ---------
@@ -68,7 +73,6 @@ import os
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
@@ -106,6 +110,13 @@ COALESCE_LIMIT = 65536
 
 _OPEN, _CLOSING, _CLOSED = "open", "closing", "closed"
 
+_OP_TEXT = _core.OP_TEXT
+_OP_BINARY = _core.OP_BINARY
+_NEXT_EVENTS = _core.NEXT_EVENTS
+_NEXT_KEEPALIVE = _core.NEXT_KEEPALIVE
+_NEXT_EOF = _core.NEXT_EOF
+_NEXT_WOULD_BLOCK = _core.NEXT_WOULD_BLOCK
+
 
 class WebSocket:
     """One WebSocket connection (``request.websocket``).
@@ -139,29 +150,34 @@ class WebSocket:
 
         # ``deflate``: the permessage-deflate parameters of the handshake
         # (None: not negotiated). The parser inflates, the encoder deflates.
-        self._parser: _core.FrameParser | None = _core.FrameParser(
-            max_message_size=max_message_size, deflate=deflate
-        )
+        parser = _core.FrameParser(max_message_size=max_message_size, deflate=deflate)
         self._encoder = _core.FrameEncoder(deflate=deflate)
-        # Received messages the view has not read. With WEBSOCKET_TEXT_AS_STR
-        # a text message waits as plain bytes and is decoded when read, so
-        # len() of every entry is its size in bytes.
-        self._messages: deque[Message | bytes] = deque()
-        self._queued_bytes = 0  # the sum of their sizes
+        # The per-message work in C (csrc/connection.c): the socket reads
+        # and writes, the parser, the queue of received messages the view
+        # has not read (with WEBSOCKET_TEXT_AS_STR a text message waits as
+        # bytes and is decoded when read) and the keepalive clock.
+        transport = self._transport
+        self._conn = _core.Connection(
+            transport.fileno(), parser, TextMessage, BinaryMessage,
+            text_as_str=text_as_str, green=transport.green, send_timeout=send_timeout,
+        )
+        self._conn.ping_interval = ping_interval
+        self._conn.ping_timeout = ping_timeout
+        # The one-call paths of wait() and send(): a socket that C can read
+        # (an OS socket, or gevent's non-blocking one). eventlet's goes
+        # through its own socket object (_recv_once).
+        self._fast_reads = transport.c_reads
+        self._fast_writes = transport.c_writes
         self._queue_limit = max(max_message_size or 0, RECEIVE_QUEUE_LIMIT)
 
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
         self._close_timeout = close_timeout
-        self._text_as_str = text_as_str
         #: The subprotocol chosen in the handshake (``WEBSOCKET_SUBPROTOCOLS``), or None.
         self.subprotocol = subprotocol
 
         self._send_lock = lock_factory()
         self._recv_lock = lock_factory()
-        # Guards the receive queue and its byte count: two readers may pop
-        # at once (the receiver appends under the receive lock).
-        self._queue_lock = lock_factory()
         # dwebsocket 0.5's end-of-connection signals (WEBSOCKET_LEGACY_API).
         self._legacy_api = legacy_api
         # The thread (greenlet) that runs the view: a send() on a closed
@@ -169,7 +185,6 @@ class WebSocket:
         self._owner = threading.get_ident()
 
         self._state = _OPEN
-        self._close_sent = False
         self._close_received = False
         self._transport_down = False  # TCP shut down (by us or by the peer)
         self._shutdown_called = False  # shutdown(SHUT_RDWR) done on our socket
@@ -177,24 +192,30 @@ class WebSocket:
         # messages the view has not read yet: run once they are read.
         self._deferred_end: Callable[[], None] | None = None
         self._deferred_since = 0.0
-        self._last_read = 0.0  # when the view last took a message
         self._sockets_released = False
         #: The code of the client's close frame (1005: empty, 1006: none came).
         self.close_code: int | None = None
         #: The reason of the client's close frame.
         self.close_reason: str = ""
 
-        now = time.monotonic()
-        self._last_received = now
-        self._ping_sent_at: float | None = None
-        self._next_send_service = now + SEND_SERVICE_INTERVAL
+        self._next_send_service = time.monotonic() + SEND_SERVICE_INTERVAL
 
         if initial_data:
             # Frames the server had read along with the handshake (a client
             # or proxy that coalesced them): they come first.
             with self._recv_lock:
-                self._parser.feed(initial_data)
+                self._conn.feed(initial_data)
                 self._handle_events()
+
+    @property
+    def _close_sent(self) -> bool:
+        """Our close frame is out (or half a frame): no more frames, and
+        received data messages are dropped (nobody will read them)."""
+        return self._conn.discard
+
+    @_close_sent.setter
+    def _close_sent(self, value: bool) -> None:
+        self._conn.discard = value
 
     # ------------------------------------------------------------------ state
 
@@ -221,6 +242,10 @@ class WebSocket:
         apart with :meth:`is_closed`. Several threads may wait at once: each
         message goes to exactly one of them, and all get ``None`` at the end.
         """
+        if timeout is None and self._fast_reads:
+            message = self._wait_fast()
+            if message is not None:
+                return message
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             message = self._pop_message()
@@ -242,10 +267,39 @@ class WebSocket:
             if not acquired:
                 return None
             try:
-                if not self._messages and not self._receiving_finished():
+                if not self._conn.queued and not self._receiving_finished():
                     self._receive_blocking(deadline)
             finally:
                 self._recv_lock.release()
+
+    def _wait_fast(self) -> Message | str | None:
+        """wait() without a timeout while the connection is open: a loop
+        around ``Connection.next()``, one C call per message. Returns None
+        when the connection is no longer open (wait() goes on its way)."""
+        conn = self._conn
+        while self._state is _OPEN and self._deferred_end is None:
+            message = conn.pop()  # one that a concurrent reader queued
+            if message is not None:
+                return message
+            with self._recv_lock:
+                while self._state is _OPEN and self._deferred_end is None:
+                    try:
+                        result = conn.next()
+                    except OSError as exc:
+                        self._connection_lost(f"receive failed: {exc}")
+                        return None
+                    if not isinstance(result, int):
+                        return result
+                    if result == _NEXT_WOULD_BLOCK:
+                        self._transport.wait_readable(conn.read_timeout())
+                    elif result == _NEXT_EVENTS:
+                        self._handle_events()
+                    elif result == _NEXT_KEEPALIVE:
+                        self._keepalive()
+                    elif result == _NEXT_EOF:
+                        self._connection_lost("the client closed TCP without a close frame")
+                    # _NEXT_TIMEOUT: the read timeout ran out; look at keepalive again
+        return None
 
     def read(self, fallback: Any = None) -> Message | str | Any:
         """The next message if one has already arrived, else ``fallback``.
@@ -269,7 +323,7 @@ class WebSocket:
     def count_messages(self) -> int:
         """How many received messages are waiting to be read. Never blocks."""
         self._receive_available()
-        return len(self._messages)
+        return self._conn.queued
 
     def has_messages(self) -> bool:
         """Whether a received message is waiting to be read. Never blocks.
@@ -296,18 +350,9 @@ class WebSocket:
             yield message
 
     def _pop_message(self) -> Message | str | None:
-        """The oldest waiting message, or None. Safe for several readers."""
-        if not self._messages:
-            return None
-        with self._queue_lock:
-            if not self._messages:
-                return None
-            message = self._messages.popleft()
-            self._queued_bytes -= len(message)
-        self._last_read = time.monotonic()
-        if isinstance(message, Message):
-            return message
-        return message.decode("utf-8")  # text, with WEBSOCKET_TEXT_AS_STR
+        """The oldest waiting message, or None. Safe for several readers
+        (the queue is the Connection's, changed only with the GIL held)."""
+        return self._conn.pop()
 
     def _receiving_finished(self) -> bool:
         return self._close_received or self._transport_down or self._deferred_end is not None
@@ -319,7 +364,7 @@ class WebSocket:
         client sent before its close or its bad frame, however slowly it
         works through them. Caller holds the receive lock.
         """
-        if self._messages and self._state == _OPEN:
+        if self._conn.queued and self._state == _OPEN:
             self._deferred_end = action
             self._deferred_since = time.monotonic()
         else:
@@ -338,7 +383,8 @@ class WebSocket:
             return
         if not force:
             now = time.monotonic()
-            if self._last_read and now - self._last_read < self._close_timeout:
+            last_read = self._conn.last_read
+            if last_read and now - last_read < self._close_timeout:
                 return  # the view is working through the messages: let it
             if now - self._deferred_since < DEFERRED_END_GRACE:
                 return
@@ -375,7 +421,7 @@ class WebSocket:
             self._run_deferred_end(force=False)
             if self._receiving_finished():
                 return
-            if self._queued_bytes >= self._queue_limit:
+            if self._conn.queued_bytes >= self._queue_limit:
                 # The view does not read: leave the rest in the kernel (TCP
                 # holds the client back). The client is evidently alive.
                 return
@@ -384,7 +430,7 @@ class WebSocket:
                 self._keepalive()
             if self._sockets_released:
                 return
-            while not self._receiving_finished() and self._queued_bytes < self._queue_limit:
+            while not self._receiving_finished() and self._conn.queued_bytes < self._queue_limit:
                 if not self._recv_once(None):
                     break
         finally:
@@ -398,52 +444,31 @@ class WebSocket:
         False when nothing was available (timeout / would block).
         Caller holds the receive lock.
         """
+        if self._sockets_released:  # the session is over (_release_buffers)
+            return False
         try:
-            if timeout is None:
-                chunk = self._transport.recv_nowait()
-            else:
-                chunk = self._transport.recv(timeout, exact=exact)
+            received = self._transport.receive(self._conn, timeout, exact)
         except OSError as exc:
             self._connection_lost(f"receive failed: {exc}")
             return False
-        if chunk is None:
+        if received is None:
             return False
-        if not chunk:
+        if not received:
             self._connection_lost("the client closed TCP without a close frame")
             return False
-        self._last_received = time.monotonic()
-        self._ping_sent_at = None
-        parser = self._parser
-        if parser is None:  # the session is over (_release_buffers)
-            chunk.release()
-            return False
-        # Copied by the parser at once: the buffer is the thread's, shared.
-        parser.feed(chunk)
-        chunk.release()
         self._handle_events()
         return True
 
     def _handle_events(self) -> None:
-        parser = self._parser
-        if parser is None:
-            return
+        """Act on what the parser found besides data messages (which the
+        Connection queued, or dropped once we are closing: nobody will
+        read them, and a client that keeps sending must not fill the
+        memory). Caller holds the receive lock."""
+        conn = self._conn
         try:
-            for opcode, payload in parser:
-                if opcode == _core.OP_TEXT or opcode == _core.OP_BINARY:
-                    if self._close_sent:
-                        # We are closing (the view called close(), or the
-                        # connection failed): nobody will read this; a client
-                        # that keeps sending must not fill the memory.
-                        continue
-                    message = (
-                        BinaryMessage(payload) if opcode == _core.OP_BINARY
-                        else payload if self._text_as_str  # decoded when read
-                        else TextMessage(payload)
-                    )
-                    with self._queue_lock:
-                        self._queued_bytes += len(payload)
-                        self._messages.append(message)
-                elif opcode == _core.OP_PING:
+            while (event := conn.next_event()) is not None:
+                opcode, payload = event
+                if opcode == _core.OP_PING:
                     self._send_control(_core.build_frame(_core.OP_PONG, payload))
                 elif opcode == _core.OP_CLOSE:
                     self._end_after_messages(partial(self._on_close_frame, payload))
@@ -472,14 +497,16 @@ class WebSocket:
     def _next_keepalive_at(self) -> float | None:
         if self._ping_interval is None or self._state != _OPEN:
             return None
-        if self._ping_sent_at is not None:
-            return self._ping_sent_at + self._ping_timeout
-        return self._last_received + self._ping_interval
+        conn = self._conn
+        ping_sent_at = conn.ping_sent_at
+        if ping_sent_at is not None:
+            return ping_sent_at + self._ping_timeout
+        return conn.last_received + self._ping_interval
 
     def _keepalive(self) -> None:
         """Send a ping after silence, or give up on a client that did not answer."""
-        if self._ping_sent_at is None:
-            self._ping_sent_at = time.monotonic()
+        if self._conn.ping_sent_at is None:
+            self._conn.ping_sent_at = time.monotonic()
             self._send_control(_core.build_frame(_core.OP_PING, os.urandom(4)))
         else:
             logger.info(
@@ -508,6 +535,13 @@ class WebSocket:
         ``False``, and nothing is raised. Safe to call from several threads
         at once.
         """
+        # The common kinds first (the rules are outgoing()'s).
+        if type(message) is str and not binary:
+            return self._send_data(_OP_TEXT, message.encode())
+        if binary is None and type(message) is TextMessage:
+            return self._send_data(_OP_TEXT, message)
+        if binary is None and type(message) is BinaryMessage:
+            return self._send_data(_OP_BINARY, message)
         opcode, payload = outgoing(
             message, binary, sender="send()",
             binary_hint="use send(data, binary=True) or send_bytes(data)",
@@ -568,8 +602,15 @@ class WebSocket:
         down, every later send refused) before the exception goes on.
         """
         try:
-            for part in parts:
-                self._transport.sendall(part)
+            if self._fast_writes and self._group_member is None:
+                write = self._conn.write
+                for part in parts:
+                    sent = write(part)
+                    if sent != len(part):  # green: the socket was full
+                        self._transport.write_rest(part, sent)
+            else:  # through the transport (a group member's flushes its outbox first)
+                for part in parts:
+                    self._transport.sendall(part)
         except BaseException as exc:
             self._close_sent = True  # no close frame can follow half a frame
             self._shut_down_transport()
@@ -727,10 +768,7 @@ class WebSocket:
         ``max_message_size``) at once: the request that refers to this object
         sits in reference cycles and may live until a full collection.
         Caller holds the receive lock."""
-        self._parser = None
-        with self._queue_lock:
-            self._messages.clear()
-            self._queued_bytes = 0
+        self._conn.release()
         self._deferred_end = None
 
     # ----------------------------------------------------------------- groups
