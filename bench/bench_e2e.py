@@ -503,10 +503,12 @@ def fds_per_conn(res: dict) -> str:
     return f"{(res['server_fds_open'] - res['server_fds_before']) / n:.2f}"
 
 
-def scale_environment() -> str:
+def scale_environment(wanted: int) -> str:
     """The limits that decide how many connections fit, for the table's header."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return (f"fd limit {soft} (hard {hard}) for the bench, wsload and the servers; "
+    refused = (f", wanted {wanted}: raising the hard limit needs CAP_SYS_RESOURCE"
+               if soft != resource.RLIM_INFINITY and soft < wanted else "")
+    return (f"fd limit {soft} (hard {hard}{refused}) for the bench, wsload and the servers; "
             f"ip_local_port_range {read_sysctl('net.ipv4.ip_local_port_range')} "
             f"({local_ports()} ports per source address); somaxconn {read_sysctl('net.core.somaxconn')}; "
             f"tcp_max_syn_backlog {read_sysctl('net.ipv4.tcp_max_syn_backlog')}")
@@ -556,7 +558,7 @@ def run_scale(args, cs: dict[str, Contender]) -> dict:
     kib_w = 22 if rounds > 1 else 8
     print(f"\n== scale: idle connections on one server process (hold {args.scale_hold:g} s, then one ping per "
           f"connection; {rounds} round(s), median [min-max])")
-    print(f"   {scale_environment()}")
+    print(f"   {scale_environment(max(steps) + 1024)}")
     hdr = (f"{'contender':<24} {'target':>7} {'src':>3} {'opened':>7} {'alive':>7} {'pongs/pings':>13} "
            f"{'connect s':>9} {'RSS before':>11} {'RSS open':>10} {'KiB/conn':>{kib_w}} {'idle CPU':>8} {'fds/conn':>8}")
     print(hdr)
@@ -668,6 +670,8 @@ def print_memprobe(res: dict, target: int) -> None:
         return f"{(a.get(key, 0) - b.get(key, 0)) / n:>10,.0f}" if key in a and key in b else f"{'-':>10}"
 
     print(f"\n== memprobe: ours gunicorn gevent, {n} idle websockets ({res.get('wsload', '')}), bytes per connection")
+    if res.get("env"):
+        print(f"   with {res['env']}")
     print(f"   RSS (/proc/self/status VmRSS)                 {per('rss')}")
     print(f"   glibc malloc in use (mallinfo2)               {per('malloc_in_use')}")
     print(f"   glibc malloc taken from the system            {per('malloc_system')}")
@@ -675,6 +679,10 @@ def print_memprobe(res: dict, target: int) -> None:
     print(f"   pymalloc arenas (x 1 MiB) per 1000 conns      "
           f"{(a.get('pymalloc_arenas', 0) - b.get('pymalloc_arenas', 0)) * 1000 / n:>10,.1f}")
     print(f"   memory maps (/proc/self/maps lines) per conn  {(a['maps'] - b['maps']) / n:>10,.2f}")
+    rest = sum(a.get(k, 0) - b.get(k, 0) for k in ("rss",)) - sum(
+        a.get(k, 0) - b.get(k, 0) for k in ("malloc_in_use", "pymalloc_allocated_blocks"))
+    print(f"   RSS - malloc in use - pymalloc blocks         {rest / n:>10,.0f}   (the greenlets' data-stack "
+          "pages, allocator slack)")
     by_owner: dict[str, int] = {}
     for o in res["objects"]:
         by_owner[o["owner"]] = by_owner.get(o["owner"], 0) + o["bytes"]
@@ -695,8 +703,8 @@ def print_memprobe(res: dict, target: int) -> None:
     g = max(res.get("greenlets") or 0, 1)
     print(f"\n   greenlets: {res.get('greenlets')}; per greenlet: saved C stack slice "
           f"{res['greenlet_stack_saved'] / g:,.0f} B, {res['greenlet_frames'] / g:.1f} suspended Python frames of "
-          f"{res['greenlet_frames_bytes'] / g:,.0f} B (in a data-stack chunk of >= 16 KiB reserved, "
-          f"{4 * res['greenlet_datastack_pages'] / g:.1f} KiB of it touched)")
+          f"{res['greenlet_frames_bytes'] / g:,.0f} B (CPython 3.11+: in the greenlet's own data-stack chunk, "
+          "16 KiB reserved, resident as far as the deepest call went)")
 
 
 def run_memprobe(args, cs: dict[str, Contender]) -> dict:
@@ -709,6 +717,7 @@ def run_memprobe(args, cs: dict[str, Contender]) -> dict:
                       env={**base.env, "DWS_BENCH_MEMPROBE_OUT": str(BUILD / f"memprobe-{target}.json")},
                       nofile=base.nofile)
         res = memprobe_once(c, target, BUILD / f"memprobe-{target}.json", args)
+        res["env"] = " ".join(args.scale_env)
         out[target] = res
         print_memprobe(res, target)
     return out
@@ -952,6 +961,10 @@ def main() -> None:
     ap.add_argument("--scale-hold", type=float, default=5.0)
     ap.add_argument("--scale-rounds", type=int, default=1, help="rounds per scale step (contenders alternate)")
     ap.add_argument("--scale-inflight", type=int, default=200, help="handshakes wsload keeps in flight")
+    ap.add_argument("--scale-env", metavar="NAME=VALUE", action="append", default=[],
+                    help="environment for our servers in the scale test and --scale-memprobe (repeatable), e.g. "
+                         "DJANGO_SETTINGS_MODULE=bench_settings_bare (no middleware; bench/peers is put on "
+                         "PYTHONPATH) or GEVENT_TRACK_GREENLET_TREE=0")
     ap.add_argument("--scale-memprobe", metavar="N[,N]",
                     help="instead of the tables: where an idle ours-gevent connection's memory goes, at N connections")
     ap.add_argument("--setup", action="store_true", help="(re)create the peers' venvs and exit")
@@ -984,6 +997,15 @@ def main() -> None:
         return
 
     cs = contenders(biggest)
+    for item in args.scale_env:
+        name, sep, value = item.partition("=")
+        if not sep:
+            sys.exit(f"--scale-env wants NAME=VALUE, not {item!r}")
+        for c in cs.values():
+            if c.kind == "ours":
+                c.env[name] = value
+                if name == "DJANGO_SETTINGS_MODULE":  # bench/peers/bench_settings_*.py
+                    c.env["PYTHONPATH"] = f"{PEERS}{os.pathsep}{EXAMPLE}"
     if args.profile:
         run_profile(args, cs)
         return

@@ -26,8 +26,8 @@ What it reports, divided by the number of ``WebSocket`` objects alive:
   * per greenlet: its saved C stack slice (greenlet's ``_stack_saved``) and its
     Python frames (sys.getsizeof of each frame on its suspended stack); on
     CPython 3.11+ those frames live in a data-stack chunk of at least 16 KiB
-    that the greenlet reserves with mmap, of which the touched pages are
-    resident.
+    that the greenlet reserves with mmap, resident as deep as its stack ever
+    went: RSS minus malloc minus pymalloc blocks is mostly those pages.
 """
 
 from __future__ import annotations
@@ -280,7 +280,7 @@ def _measure() -> dict:
 
     # greenlets: the saved C stack slice, and the Python frames of the
     # suspended stack (materialized by gr_frame; sized like the data stack)
-    stack_saved = frames_bytes = frames = pages = 0
+    stack_saved = frames_bytes = frames = 0
     sample = []  # one websocket greenlet's suspended stack, innermost first
     for g in greenlets:
         stack_saved += getattr(g, "_stack_saved", 0)
@@ -294,7 +294,6 @@ def _measure() -> dict:
         if not sample and any("dwebsocket_c" in line for line in one):
             sample = one + [f"saved C stack slice: {getattr(g, '_stack_saved', 0)} B"]
         frames_bytes += this
-        pages += -(-this // 4096) if this else 0
     return {
         "phase": "measure",
         "websockets": n_ws,
@@ -306,7 +305,6 @@ def _measure() -> dict:
         "greenlet_stack_saved": stack_saved,
         "greenlet_frames": frames,
         "greenlet_frames_bytes": frames_bytes,
-        "greenlet_datastack_pages": pages,
         "sample_stack": sample,
         "dummy_threads": _state.get("dummy_threads", {}),
         "time": time.time(),
