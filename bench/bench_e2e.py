@@ -18,6 +18,8 @@ round (same round, same row) before taking their median.
     python bench/bench_e2e.py --quick          # 2 rounds x 1.5 s
     python bench/bench_e2e.py --scale          # also the idle-connection scale test
     python bench/bench_e2e.py --scale-only --scale-conns 1000,5000,10000
+    python bench/bench_e2e.py --scale-only --scale-conns 10000,100000 --scale-contenders ours-gevent,websockets
+    python bench/bench_e2e.py --scale-memprobe 10000   # where an idle ours-gevent connection's memory goes
     python bench/bench_e2e.py --setup          # (re)create the peers' venvs only
     python bench/bench_e2e.py --sched          # syscalls, futex calls, context switches per round trip
     python bench/bench_e2e.py --profile ours-gthread [--profile-row 1mx1] [--profile-perf]
@@ -42,7 +44,9 @@ Contenders (those that cannot start are reported and skipped):
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import math
 import os
 import resource
 import shutil
@@ -131,6 +135,59 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def raise_nofile(want: int = 0) -> None:
+    """RLIMIT_NOFILE of this process (a server's child before exec, or the
+    bench itself): the soft limit up to the hard one, and the hard one up to
+    `want` when the kernel allows it (CAP_SYS_RESOURCE, at most fs.nr_open).
+    Process-local, inherited by children: nothing system-wide changes."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if want and hard != resource.RLIM_INFINITY and hard < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+            return
+        except (ValueError, OSError):
+            pass  # not allowed: the soft limit still goes up to the hard one
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def process_nofile(pid: int) -> int:
+    """The soft RLIMIT_NOFILE of a running process, from /proc/<pid>/limits."""
+    try:
+        for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+            if line.startswith("Max open files"):
+                soft = line.split()[3]
+                return 1 << 62 if soft == "unlimited" else int(soft)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def read_sysctl(name: str) -> str:
+    try:
+        return " ".join(Path("/proc/sys", *name.split(".")).read_text().split())
+    except OSError:
+        return "?"
+
+
+def local_ports() -> int:
+    """How many ephemeral ports one source address has towards one server port."""
+    try:
+        lo, hi = map(int, read_sysctl("net.ipv4.ip_local_port_range").split())
+        return hi - lo + 1
+    except ValueError:
+        return 28232  # Linux's default range, 32768-60999
+
+
+def src_addrs_for(conns: int) -> int:
+    """wsload --src-addrs for `conns` connections: 0 (the kernel's choice of
+    127.0.0.1) while one address has ports to spare, else enough addresses
+    that each uses at most 85% of the ephemeral range (about 24,000 with the
+    default range)."""
+    per_addr = int(local_ports() * 0.85)
+    return 0 if conns <= per_addr else math.ceil(conns / per_addr)
+
+
 @dataclass
 class Contender:
     name: str
@@ -140,6 +197,7 @@ class Contender:
     cwd: Path
     path: str = "/echo/"
     env: dict[str, str] = field(default_factory=dict)
+    nofile: int = 0  # file descriptors the server needs (the scale test's connections)
     proc: subprocess.Popen | None = None
     port: int = 0
     error: str | None = None
@@ -157,7 +215,8 @@ class Contender:
             logf.write(f"$ (cd {self.cwd} && {' '.join(argv)})\n")
             logf.flush()
             self.proc = subprocess.Popen(argv, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL,
-                                         stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+                                         stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=functools.partial(raise_nofile, self.nofile))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -213,9 +272,12 @@ class Contender:
 def contenders(scale_conns: int = 0) -> dict[str, Contender]:
     gunicorn = str(DEV_BIN / "gunicorn")
     wc = str(max(20000, scale_conns + 100))
+    # The kernel caps a listen backlog at net.core.somaxconn (4096 by default),
+    # far above the handshakes wsload keeps in flight (--inflight).
     common = ["-w", "1", "-b", "127.0.0.1:{port}", "--backlog", "4096", "--log-level", "warning"]
     ex_env = {"DJANGO_DB_PATH": str(BUILD / "bench-db.sqlite3")}
-    return {
+    nofile = scale_conns + 1024  # the connections plus the server's own files
+    cs = {
         c.name: c
         for c in [
             Contender("ours-gthread", "ours gunicorn gthread", "ours",
@@ -245,6 +307,9 @@ def contenders(scale_conns: int = 0) -> dict[str, Contender]:
                       [str(DEV_PY), str(PEERS / "threads_floor.py"), "{port}", "--work", "40"], PEERS),
         ]
     }
+    for c in cs.values():
+        c.nofile = nofile
+    return cs
 
 
 BASELINES = ["dws05-gthread", "daphne", "websockets", "websockets-sync", "floor-threads", "floor-threads-work"]
@@ -438,46 +503,223 @@ def fds_per_conn(res: dict) -> str:
     return f"{(res['server_fds_open'] - res['server_fds_before']) / n:.2f}"
 
 
+def scale_environment(wanted: int) -> str:
+    """The limits that decide how many connections fit, for the table's header."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    refused = (f", wanted {wanted}: raising the hard limit needs CAP_SYS_RESOURCE"
+               if soft != resource.RLIM_INFINITY and soft < wanted else "")
+    return (f"fd limit {soft} (hard {hard}{refused}) for the bench, wsload and the servers; "
+            f"ip_local_port_range {read_sysctl('net.ipv4.ip_local_port_range')} "
+            f"({local_ports()} ports per source address); somaxconn {read_sysctl('net.core.somaxconn')}; "
+            f"tcp_max_syn_backlog {read_sysctl('net.ipv4.tcp_max_syn_backlog')}")
+
+
+def scale_once(c: Contender, target: int, args) -> dict:
+    """Start the server, hold `target` idle connections with wsload, ping each
+    once, stop the server. Returns wsload's JSON (or an error)."""
+    if not c.start():
+        return {"error": f"unavailable: {c.error}", "fatal": True}
+    try:
+        have = process_nofile(c.proc.pid)
+        if have and have < target + 64:
+            return {"error": f"the server's fd limit is {have}, below {target} connections (raising the hard "
+                             "limit needs CAP_SYS_RESOURCE: ulimit -Hn, or the container's nofile limit)",
+                    "fatal": True}
+        time.sleep(0.5)
+        extra = ["-m", "idle", "--hold", str(args.scale_hold), "--inflight", str(args.scale_inflight),
+                 "--timeout", str(max(180, target // 150)), "--ping-timeout", str(max(30, target // 2000)),
+                 "--src-addrs", str(src_addrs_for(target))]
+        res = run_wsload(c, conns=target, size=16, binary=False, duration=1, warmup=0, extra=extra,
+                         timeout=args.scale_hold + max(300, target // 100))
+    finally:
+        c.stop()
+    if "opened" in res and res["pongs_ok"] < target:
+        why = [ln for ln in (c.log or Path("/dev/null")).read_text(errors="replace").splitlines()
+               if "Errno" in ln or "Error" in ln][-1:]
+        res["ceiling"] = (f"{res['pongs_ok']} connections answered a ping"
+                          + (f"; server log: {why[0].strip()[:150]}" if why else "")
+                          + (f"; wsload: {res['stderr'].splitlines()[0][:150]}" if res.get("stderr") else ""))
+    return res
+
+
 def run_scale(args, cs: dict[str, Contender]) -> dict:
-    """Idle connections held by one server process, each answering a ping."""
-    steps = [int(x) for x in args.scale_conns.split(",") if x]
+    """Idle connections held by one server process, each answering a ping.
+
+    Step by step (smallest first); within a step, --scale-rounds rounds with
+    the contenders' order rotated every round, as in the e2e tables. A
+    contender that stays below a step's target (its ceiling) or cannot run it
+    is not tried at the larger steps."""
+    steps = sorted(int(x) for x in args.scale_conns.split(",") if x)
     names = [n for n in args.scale_contenders.split(",") if n]
-    out = {}
-    print(f"\n== scale: idle connections on one server process (hold {args.scale_hold:g} s, "
-          f"then one ping per connection)")
-    hdr = (f"{'contender':<27} {'target':>7} {'opened':>7} {'alive':>7} {'pongs':>7} {'connect s':>9} "
-           f"{'RSS before MiB':>14} {'RSS open MiB':>12} {'KiB/conn':>9} {'idle CPU':>8} {'fds/conn':>8}")
-    print(hdr, flush=True)
-    print("-" * len(hdr), flush=True)
     for n in names:
-        c = cs[n]
-        for target in steps:
-            if not c.start():
-                print(f"{c.label:<27} {target:>7}   UNAVAILABLE: {c.error}", flush=True)
-                break
-            try:
-                time.sleep(0.5)
-                res = run_wsload(c, conns=target, size=16, binary=False, duration=1, warmup=0,
-                                 extra=["-m", "idle", "--hold", str(args.scale_hold), "--inflight", "200",
-                                        "--timeout", "180", "--ping-timeout", "30"],
-                                 timeout=args.scale_hold + 300)
-            finally:
-                c.stop()
-            out.setdefault(n, []).append(res)
-            if "opened" not in res:
-                print(f"{c.label:<27} {target:>7}   failed: {res.get('error')}", flush=True)
-                break
-            print(f"{c.label:<27} {target:>7} {res['opened']:>7} {res['alive_after_hold']:>7} {res['pongs_ok']:>7} "
-                  f"{res['connect_s']:>9.2f} {res['server_rss_before_kb'] / 1024:>14.1f} "
-                  f"{res['server_rss_open_kb'] / 1024:>12.1f} {res['server_rss_per_conn_kb']:>9.1f} "
-                  f"{res['server_idle_cpu_pct']:>7.1f}% {fds_per_conn(res):>8}", flush=True)
-            if res["pongs_ok"] < target:
-                why = [ln for ln in (c.log or Path("/dev/null")).read_text(errors="replace").splitlines()
-                       if "Errno" in ln or "Error" in ln][-1:]
-                print(f"{'':<27} ceiling: {res['pongs_ok']} connections answered a ping"
-                      + (f"; server log: {why[0].strip()[:150]}" if why else "")
-                      + (f"; wsload: {res['stderr'].splitlines()[0][:150]}" if res.get("stderr") else ""), flush=True)
-                break  # the ceiling is below this step
+        if n not in cs:
+            sys.exit(f"unknown contender {n!r}; contenders: {', '.join(cs)}")
+    rounds = max(1, args.scale_rounds)
+    kib_w = 22 if rounds > 1 else 8
+    print(f"\n== scale: idle connections on one server process (hold {args.scale_hold:g} s, then one ping per "
+          f"connection; {rounds} round(s), median [min-max])")
+    print(f"   {scale_environment(max(steps) + 1024)}")
+    hdr = (f"{'contender':<24} {'target':>7} {'src':>3} {'opened':>7} {'alive':>7} {'pongs/pings':>13} "
+           f"{'connect s':>9} {'RSS before':>11} {'RSS open':>10} {'KiB/conn':>{kib_w}} {'idle CPU':>8} {'fds/conn':>8}")
+    print(hdr)
+    print("-" * len(hdr), flush=True)
+    out: dict = {n: {} for n in names}
+    stopped: dict[str, str] = {}
+    for target in steps:
+        runs: dict[str, list] = {n: [] for n in names}
+        for rnd in range(rounds):
+            live = [n for n in names if n not in stopped]
+            k = (rnd + steps.index(target)) % max(1, len(live))
+            for n in live[k:] + live[:k]:
+                if n in stopped:
+                    continue
+                res = scale_once(cs[n], target, args)
+                res["round"] = rnd
+                runs[n].append(res)
+                if args.verbose:
+                    print(f"  r{rnd} {target} {n}: {json.dumps(res)[:300]}", flush=True)
+                if res.get("fatal"):
+                    stopped[n] = res["error"]
+        for n in names:
+            rs = runs[n]
+            out[n][target] = rs
+            ok = [r for r in rs if "opened" in r]
+            label = cs[n].label
+            if not rs:
+                continue
+            if not ok:
+                print(f"{label:<24} {target:>7}   failed: {(rs[-1].get('error') or '?')[:150]}", flush=True)
+                stopped.setdefault(n, "failed")
+                continue
+            last = ok[-1]
+            pongs = f"{med([r['pongs_ok'] for r in ok]):.0f}/{med([r['pings_sent'] for r in ok]):.0f}"
+            print(f"{label:<24} {target:>7} {last.get('src_addrs', 0):>3} {med([r['opened'] for r in ok]):>7.0f} "
+                  f"{med([r['alive_after_hold'] for r in ok]):>7.0f} "
+                  f"{pongs:>13} "
+                  f"{med([r['connect_s'] for r in ok]):>9.1f} "
+                  f"{med([r['server_rss_before_kb'] for r in ok]) / 1024:>7.1f} MiB "
+                  f"{med([r['server_rss_open_kb'] for r in ok]) / 1024:>6.0f} MiB "
+                  f"{spread([r['server_rss_per_conn_kb'] for r in ok], 1) if rounds > 1 else fmt(ok[0]['server_rss_per_conn_kb'], 1):>{kib_w}} "
+                  f"{med([r['server_idle_cpu_pct'] for r in ok]):>7.1f}% {fds_per_conn(last):>8}", flush=True)
+            ceilings = [r["ceiling"] for r in ok if "ceiling" in r]
+            if ceilings:
+                print(f"{'':<24} ceiling: {ceilings[-1]}", flush=True)
+                stopped.setdefault(n, "ceiling")
+    return out
+
+
+def worker_pid(c: Contender) -> int:
+    """gunicorn's (only) worker: the master's child."""
+    kids = [p for p in tree_pids(c.proc.pid) if p != c.proc.pid]
+    return kids[0] if kids else c.proc.pid
+
+
+def memprobe_once(c: Contender, target: int, out: Path, args) -> dict:
+    """Baseline in the worker, `target` idle connections, measurement in the
+    worker (bench/memprobe_gevent.py), then stop everything."""
+    def probe(phase: str, timeout: float) -> dict:
+        out.unlink(missing_ok=True)
+        os.kill(worker_pid(c), signal.SIGUSR2)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if out.exists():
+                data = json.loads(out.read_text())
+                if data.get("phase") in (phase, "error"):
+                    return data
+            time.sleep(0.2)
+        return {"phase": "error", "error": f"no {phase} from the worker after {timeout:.0f} s: {c.log_tail()}"}
+
+    if not c.start():
+        return {"error": f"unavailable: {c.error}"}
+    load = None
+    try:
+        # a few connections first, so what the first websocket imports or
+        # caches is in the baseline and not counted per connection
+        run_wsload(c, conns=20, size=16, binary=False, duration=0.3, warmup=0.1)
+        time.sleep(1.0)
+        base = probe("baseline", 120)
+        if base.get("phase") == "error":
+            return base
+        argv = wsload_argv(c, conns=target, size=16, binary=False, duration=1, warmup=0,
+                           extra=["-m", "idle", "--hold", "3600", "--inflight", str(args.scale_inflight),
+                                  "--timeout", str(max(180, target // 150)), "--src-addrs", str(src_addrs_for(target))])
+        load = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert load.stderr is not None
+        line = load.stderr.readline()  # "wsload: N/M connections open after S s" once connected
+        if "connections open" not in line:
+            return {"error": f"wsload: {line.strip() or load.stderr.read()[-300:]}"}
+        time.sleep(3.0)  # let the last handshakes' garbage go
+        res = probe("measure", 600)
+        res["wsload"] = line.strip()
+        return res
+    finally:
+        if load is not None and load.poll() is None:
+            load.terminate()  # it holds for an hour otherwise
+            load.wait(timeout=30)
+        c.stop()
+
+
+def print_memprobe(res: dict, target: int) -> None:
+    n = res.get("websockets") or 0
+    if res.get("phase") != "measure" or not n:
+        print(f"\n== memprobe {target}: failed: {res.get('error', res)}")
+        return
+    b, a = res["numbers_base"], res["numbers"]
+
+    def per(key: str) -> str:
+        return f"{(a.get(key, 0) - b.get(key, 0)) / n:>10,.0f}" if key in a and key in b else f"{'-':>10}"
+
+    print(f"\n== memprobe: ours gunicorn gevent, {n} idle websockets ({res.get('wsload', '')}), bytes per connection")
+    if res.get("env"):
+        print(f"   with {res['env']}")
+    print(f"   RSS (/proc/self/status VmRSS)                 {per('rss')}")
+    print(f"   glibc malloc in use (mallinfo2)               {per('malloc_in_use')}")
+    print(f"   glibc malloc taken from the system            {per('malloc_system')}")
+    print(f"   pymalloc bytes in allocated blocks            {per('pymalloc_allocated_blocks')}")
+    print(f"   pymalloc arenas (x 1 MiB) per 1000 conns      "
+          f"{(a.get('pymalloc_arenas', 0) - b.get('pymalloc_arenas', 0)) * 1000 / n:>10,.1f}")
+    print(f"   memory maps (/proc/self/maps lines) per conn  {(a['maps'] - b['maps']) / n:>10,.2f}")
+    rest = sum(a.get(k, 0) - b.get(k, 0) for k in ("rss",)) - sum(
+        a.get(k, 0) - b.get(k, 0) for k in ("malloc_in_use", "pymalloc_allocated_blocks"))
+    print(f"   RSS - malloc in use - pymalloc blocks         {rest / n:>10,.0f}   (the greenlets' data-stack "
+          "pages, allocator slack)")
+    by_owner: dict[str, int] = {}
+    for o in res["objects"]:
+        by_owner[o["owner"]] = by_owner.get(o["owner"], 0) + o["bytes"]
+    total = sum(by_owner.values())
+    print(f"\n   Python objects created since the baseline (sys.getsizeof), by owner: {total / n:,.0f} per connection")
+    for owner, nbytes in sorted(by_owner.items(), key=lambda kv: -kv[1]):
+        print(f"\n   {owner:<14} {nbytes / n:>8,.0f}")
+        for o in res["objects"]:
+            if o["owner"] == owner and o["bytes"] / n >= 8:
+                print(f"      {o['type'][:58]:<58} {o['count'] / n:>6.2f} x {o['bytes'] / max(o['count'], 1):>7,.0f}"
+                      f" = {o['bytes'] / n:>7,.0f}")
+    if res.get("sample_stack"):
+        print("\n   one websocket greenlet's suspended stack, innermost first (sys.getsizeof of each frame):")
+        for line in res["sample_stack"]:
+            print(f"      {line}")
+    for where, count in sorted(res.get("dummy_threads", {}).items(), key=lambda kv: -kv[1])[:3]:
+        print(f"\n   threading._DummyThread made {count} times (per greenlet, by current_thread()) at: {where}")
+    g = max(res.get("greenlets") or 0, 1)
+    print(f"\n   greenlets: {res.get('greenlets')}; per greenlet: saved C stack slice "
+          f"{res['greenlet_stack_saved'] / g:,.0f} B, {res['greenlet_frames'] / g:.1f} suspended Python frames of "
+          f"{res['greenlet_frames_bytes'] / g:,.0f} B (CPython 3.11+: in the greenlet's own data-stack chunk, "
+          "16 KiB reserved, resident as far as the deepest call went)")
+
+
+def run_memprobe(args, cs: dict[str, Contender]) -> dict:
+    steps = [int(x) for x in args.scale_memprobe.split(",") if x]
+    base = cs["ours-gevent"]
+    out = {}
+    for target in steps:
+        c = Contender(base.name, base.label, base.kind,
+                      base.argv[:1] + ["-c", str(BENCH / "memprobe_gevent.py")] + base.argv[1:], base.cwd,
+                      env={**base.env, "DWS_BENCH_MEMPROBE_OUT": str(BUILD / f"memprobe-{target}.json")},
+                      nofile=base.nofile)
+        res = memprobe_once(c, target, BUILD / f"memprobe-{target}.json", args)
+        res["env"] = " ".join(args.scale_env)
+        out[target] = res
+        print_memprobe(res, target)
     return out
 
 
@@ -717,6 +959,14 @@ def main() -> None:
     ap.add_argument("--scale-conns", default="1000,5000,10000")
     ap.add_argument("--scale-contenders", default="ours-gevent,websockets,daphne")
     ap.add_argument("--scale-hold", type=float, default=5.0)
+    ap.add_argument("--scale-rounds", type=int, default=1, help="rounds per scale step (contenders alternate)")
+    ap.add_argument("--scale-inflight", type=int, default=200, help="handshakes wsload keeps in flight")
+    ap.add_argument("--scale-env", metavar="NAME=VALUE", action="append", default=[],
+                    help="environment for our servers in the scale test and --scale-memprobe (repeatable), e.g. "
+                         "DJANGO_SETTINGS_MODULE=bench_settings_bare (no middleware; bench/peers is put on "
+                         "PYTHONPATH) or GEVENT_TRACK_GREENLET_TREE=0")
+    ap.add_argument("--scale-memprobe", metavar="N[,N]",
+                    help="instead of the tables: where an idle ours-gevent connection's memory goes, at N connections")
     ap.add_argument("--setup", action="store_true", help="(re)create the peers' venvs and exit")
     ap.add_argument("--profile", metavar="CONTENDER", help="py-spy this contender under one row, print hot spots")
     ap.add_argument("--profile-row", default="16x1")
@@ -734,10 +984,10 @@ def main() -> None:
     if args.quick:
         args.rounds, args.duration, args.warmup = 2, 1.5, 0.3
 
-    # Raise the fd limit for us, wsload and the servers (inherited).
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    # Raise the fd limit for us and wsload (inherited; wsload and the servers
+    # raise their own too).
+    biggest = max(int(x) for x in (args.scale_conns + "," + (args.scale_memprobe or "0")).split(",") if x)
+    raise_nofile(biggest + 1024)
 
     build_wsload()
     errs = setup_venvs(force=args.setup)
@@ -746,7 +996,16 @@ def main() -> None:
     if args.setup:
         return
 
-    cs = contenders(max(int(x) for x in args.scale_conns.split(",")))
+    cs = contenders(biggest)
+    for item in args.scale_env:
+        name, sep, value = item.partition("=")
+        if not sep:
+            sys.exit(f"--scale-env wants NAME=VALUE, not {item!r}")
+        for c in cs.values():
+            if c.kind == "ours":
+                c.env[name] = value
+                if name == "DJANGO_SETTINGS_MODULE":  # bench/peers/bench_settings_*.py
+                    c.env["PYTHONPATH"] = f"{PEERS}{os.pathsep}{EXAMPLE}"
     if args.profile:
         run_profile(args, cs)
         return
@@ -755,11 +1014,15 @@ def main() -> None:
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=1, default=str))
         return
+    if args.scale_memprobe:
+        report = run_memprobe(args, cs)
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=1, default=str))
+        return
     report = {"machine": {"nproc": os.cpu_count()}, "args": vars(args)}
     if not args.scale_only:
         report["e2e"] = run_e2e(args, cs)
     if args.scale or args.scale_only:
-        print(f"\n(fd limit {resource.getrlimit(resource.RLIMIT_NOFILE)[0]} for client and server)")
         report["scale"] = run_scale(args, cs)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1, default=str))

@@ -19,6 +19,13 @@
  *     connection once and count the pongs; prints opened/closed/ping counts and
  *     (with --cpu-pid) the server tree's RSS before and after.
  *
+ * Many connections: one source address gives at most as many connections to
+ * one server port as net.ipv4.ip_local_port_range has ports (28,232 by
+ * default), so --src-addrs K spreads them over 127.0.0.2 .. 127.0.0.(K+1)
+ * (bind() before connect(), the port chosen at connect time). The program
+ * raises its own RLIMIT_NOFILE soft limit to the hard one, and the hard one too
+ * when it may (CAP_SYS_RESOURCE); nothing system-wide is changed.
+ *
  * Every loop is bounded: a hard deadline ends the program whatever happens.
  * Build: gcc -O2 -Wall -Wextra -o wsload wsload.c
  */
@@ -30,6 +37,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <limits.h>
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -276,6 +284,10 @@ static double self_cpu_s(void)
 
 /* ------------------------------------------------------------ connections */
 
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24 /* linux/in.h; older libcs lack it */
+#endif
+
 enum { ST_CONNECTING, ST_HS_SEND, ST_HS_RECV, ST_OPEN, ST_CLOSING, ST_DEAD };
 
 typedef struct conn {
@@ -283,7 +295,7 @@ typedef struct conn {
     /* handshake */
     char req[512];
     size_t req_len, req_off;
-    char hs[4096];
+    char *hs; /* HS_BUF bytes while the handshake is read, then freed (100k connections) */
     size_t hs_len;
     char accept[32];
     double t_connect;
@@ -311,13 +323,16 @@ typedef struct conn {
     int close_sent, close_rcvd;
 } conn;
 
+#define HS_BUF 4096
+
 static struct {
     const char *host, *path, *mode, *origin;
     int port, nconns, size, binary, inflight, cpu_pid, max_errors_print;
+    int src_addrs; /* 0: the kernel picks (127.0.0.1); K: 127.0.0.2 .. 127.0.0.(K+1) */
     double duration, warmup, hold, timeout, ping_timeout, stall;
     long long max_rt;
     int announce; /* print "measuring" on stdout when the measured window opens */
-} opt = {"127.0.0.1", "/echo/", "echo", NULL, 0, 1, 16, 0, 256, 0, 5, 5.0, 1.0, 5.0, 10.0, 10.0, 15.0, 100000000LL, 0};
+} opt = {"127.0.0.1", "/echo/", "echo", NULL, 0, 1, 16, 0, 256, 0, 5, 0, 5.0, 1.0, 5.0, 10.0, 10.0, 15.0, 100000000LL, 0};
 
 static int ep;
 static conn *conns;
@@ -328,6 +343,7 @@ static struct sockaddr_in addr;
 /* counters */
 static long long rt_total, rt_window, errors, hs_errors, conn_errors, closed_by_peer, verify_errors;
 static int n_open, n_done_connecting, n_started;
+static int n_ping_waiting; /* idle mode: pings sent whose pong has not come (on live connections) */
 static uint32_t *lat_us;
 static size_t lat_n, lat_cap;
 static double t_win_start = 1e300, t_win_end = 1e300;
@@ -347,8 +363,13 @@ static void conn_kill(conn *c, long long *counter, const char *what)
     if (counter) { (*counter)++; errors++; err_note(c, what); }
     if (c->state == ST_OPEN || c->state == ST_CLOSING) n_open--;
     if (c->state < ST_OPEN) n_done_connecting++;
-    epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
+    if (c->ping_sent && !c->pong_ok) n_ping_waiting--;
+    free(c->hs);
+    c->hs = NULL;
+    if (c->fd >= 0) {
+        epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+    }
     c->fd = -1;
     c->state = ST_DEAD;
     free(c->frame);
@@ -531,8 +552,10 @@ static void parse_frames(conn *c, const unsigned char *p, size_t n, double t)
                 queue_ctl(c, 10, c->cbuf, (size_t)c->pay_len);
                 flush_out(c);
             } else if (c->opcode == 10) {
-                if (c->ping_sent && !c->pong_ok && c->pay_len == 8 && !memcmp(c->cbuf, c->ping_payload, 8))
+                if (c->ping_sent && !c->pong_ok && c->pay_len == 8 && !memcmp(c->cbuf, c->ping_payload, 8)) {
                     c->pong_ok = 1;
+                    n_ping_waiting--;
+                }
             } else if (c->opcode == 8) {
                 c->close_rcvd = 1;
                 if (c->state == ST_CLOSING) { conn_kill(c, NULL, NULL); return; }
@@ -550,7 +573,7 @@ static void parse_frames(conn *c, const unsigned char *p, size_t n, double t)
 static void handshake_read(conn *c, double t)
 {
     for (;;) {
-        ssize_t n = recv(c->fd, c->hs + c->hs_len, sizeof c->hs - 1 - c->hs_len, 0);
+        ssize_t n = recv(c->fd, c->hs + c->hs_len, HS_BUF - 1 - c->hs_len, 0);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) return;
             if (errno == EINTR) continue;
@@ -562,7 +585,7 @@ static void handshake_read(conn *c, double t)
         c->hs[c->hs_len] = 0;
         char *end = strstr(c->hs, "\r\n\r\n");
         if (!end) {
-            if (c->hs_len >= sizeof c->hs - 1) conn_kill(c, &hs_errors, "handshake response too long");
+            if (c->hs_len >= HS_BUF - 1) conn_kill(c, &hs_errors, "handshake response too long");
             continue;
         }
         size_t head_len = (size_t)(end + 4 - c->hs);
@@ -595,6 +618,8 @@ static void handshake_read(conn *c, double t)
         size_t extra = c->hs_len - head_len;
         unsigned char tmp[4096];
         memcpy(tmp, c->hs + head_len, extra);
+        free(c->hs);
+        c->hs = NULL;
         if (!strcmp(opt.mode, "echo")) {
             build_frame(c);
             if (phase > 0) start_send(c, t); /* late connection */
@@ -630,6 +655,26 @@ static void start_connect(conn *c)
     if (c->fd < 0) { c->state = ST_DEAD; conn_errors++; errors++; n_done_connecting++; err_note(c, strerror(errno)); return; }
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->state = ST_CONNECTING; /* from here on, conn_kill() accounts for it */
+    c->hs = malloc(HS_BUF);
+    if (!c->hs) die("out of memory");
+    if (opt.src_addrs > 0) {
+        /* Round robin over the source addresses. Without IP_BIND_ADDRESS_NO_PORT,
+         * bind() would pick a port unique to the address alone; with it, the port
+         * is picked at connect() for the whole 4-tuple. */
+        struct sockaddr_in src;
+        memset(&src, 0, sizeof src);
+        src.sin_family = AF_INET;
+        src.sin_addr.s_addr = htonl(0x7f000002u + (uint32_t)(c->id % opt.src_addrs));
+        setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        if (bind(c->fd, (struct sockaddr *)&src, sizeof src) < 0) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "bind(127.0.0.%d): %s", 2 + c->id % opt.src_addrs, strerror(errno));
+            n_started++;
+            conn_kill(c, &conn_errors, msg);
+            return;
+        }
+    }
     unsigned char key[16];
     for (int i = 0; i < 16; i += 8) { uint64_t r = rng(); memcpy(key + i, &r, 8); }
     char key64[32];
@@ -746,6 +791,50 @@ static void close_all(double wait_s)
 int pending(void);
 int pongs_all(void);
 
+/* Room for `want` descriptors: the soft limit up to the hard one, and the hard
+ * one too when the kernel lets us (root with CAP_SYS_RESOURCE, up to
+ * fs.nr_open). Process-local: nothing system-wide changes. */
+static int raise_nofile(rlim_t want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+        struct rlimit hi = {want, want};
+        if (setrlimit(RLIMIT_NOFILE, &hi) == 0) return 0;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < want) {
+        fprintf(stderr,
+                "wsload: RLIMIT_NOFILE is %llu (hard %llu), too low for %d connections; raising the hard limit "
+                "needs CAP_SYS_RESOURCE (ulimit -Hn, or the container's nofile limit)\n",
+                (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, opt.nconns);
+        return -1;
+    }
+    return 0;
+}
+
+/* Each source address reaches the server port from at most as many ports as
+ * net.ipv4.ip_local_port_range holds: say so before connect() fails with
+ * EADDRNOTAVAIL half way. */
+static void check_port_range(void)
+{
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    int lo = 0, hi = 0;
+    if (!f) return;
+    int ok = fscanf(f, "%d %d", &lo, &hi) == 2;
+    fclose(f);
+    if (!ok || hi < lo) return;
+    long ports = hi - lo + 1, per_addr = (opt.nconns + (opt.src_addrs ? opt.src_addrs : 1) - 1) / (opt.src_addrs ? opt.src_addrs : 1);
+    if (per_addr > ports)
+        fprintf(stderr, "wsload: warning: %ld connections per source address, but ip_local_port_range has %ld ports "
+                        "(%d-%d): use --src-addrs %ld or more\n", per_addr, ports, lo, hi,
+                (opt.nconns + ports * 9 / 10 - 1) / (ports * 9 / 10));
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -774,6 +863,8 @@ static void usage(void)
             "  -o ORIGIN      send an Origin header\n"
             "  --hold S       idle mode: hold time before the ping round (5)\n"
             "  --inflight N   handshakes in flight at once (256)\n"
+            "  --src-addrs K  connect from 127.0.0.2 .. 127.0.0.(K+1), round robin (0: the kernel's\n"
+            "                 choice); one address holds at most ip_local_port_range connections\n"
             "  --timeout S    connect/handshake phase limit (10)\n"
             "  --stall S      give up connecting after S seconds without progress (15)\n"
             "  --ping-timeout S  idle mode: wait for pongs (10)\n"
@@ -788,7 +879,7 @@ int main(int argc, char **argv)
 {
     static struct option lo[] = {{"hold", 1, 0, 1}, {"inflight", 1, 0, 2}, {"timeout", 1, 0, 3},
                                  {"ping-timeout", 1, 0, 4}, {"cpu-pid", 1, 0, 5}, {"max-rt", 1, 0, 6},
-                                 {"verbose", 1, 0, 7}, {"stall", 1, 0, 8}, {"announce", 0, 0, 9},
+                                 {"verbose", 1, 0, 7}, {"stall", 1, 0, 8}, {"announce", 0, 0, 9}, {"src-addrs", 1, 0, 10},
                                  {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     opt.max_errors_print = 5;
@@ -813,10 +904,12 @@ int main(int argc, char **argv)
         case 7: opt.max_errors_print = atoi(optarg); break;
         case 8: opt.stall = atof(optarg); break;
         case 9: opt.announce = 1; break;
+        case 10: opt.src_addrs = atoi(optarg); break;
         default: usage();
         }
     }
     if (opt.port <= 0 || opt.port > 65535 || opt.nconns <= 0 || opt.size < 0 || opt.inflight <= 0) usage();
+    if (opt.src_addrs < 0 || opt.src_addrs > 253) die("--src-addrs must be 0..253 (127.0.0.2 .. 127.0.0.254)");
     if (strcmp(opt.mode, "echo") && strcmp(opt.mode, "idle")) usage();
     if (opt.duration <= 0 || opt.duration > 3600 || opt.hold < 0 || opt.hold > 3600) usage();
     memset(&addr, 0, sizeof addr);
@@ -826,16 +919,8 @@ int main(int argc, char **argv)
     if ((ntohl(addr.sin_addr.s_addr) >> 24) != 127) die("loopback only: the host must be in 127.0.0.0/8");
 
     signal(SIGPIPE, SIG_IGN);
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)opt.nconns + 16 > rl.rlim_cur) {
-        fprintf(stderr, "wsload: RLIMIT_NOFILE %llu too low for %d connections\n", (unsigned long long)rl.rlim_cur,
-                opt.nconns);
-        return 2;
-    }
+    if (raise_nofile((rlim_t)opt.nconns + 64) < 0) return 2;
+    check_port_range();
     rng_seed();
     ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0) die("epoll_create1");
@@ -909,6 +994,7 @@ int main(int argc, char **argv)
             memcpy(c->ping_payload, &i, 4);
             memcpy(c->ping_payload + 4, &r, 4);
             c->ping_sent = 1;
+            n_ping_waiting++;
             queue_ctl(c, 9, c->ping_payload, 8);
             flush_out(c);
         }
@@ -925,11 +1011,11 @@ int main(int argc, char **argv)
                "\"pongs_ok\":%d,\"ping_round_s\":%.3f,\"server_pid\":%d,\"server_procs\":%d,"
                "\"server_rss_before_kb\":%ld,\"server_rss_open_kb\":%ld,\"server_rss_end_kb\":%ld,"
                "\"server_rss_per_conn_kb\":%.2f,\"hold_s\":%.2f,\"server_idle_cpu_pct\":%.2f,"
-               "\"server_fds_before\":%ld,\"server_fds_open\":%ld}\n",
+               "\"server_fds_before\":%ld,\"server_fds_open\":%ld,\"src_addrs\":%d,\"client_rss_kb\":%ld}\n",
                opt.nconns, opened, t_conn - t0, hs_errors, conn_errors, alive_before_ping, closed_by_peer, sent, ok,
                ping_s, opt.cpu_pid, s_open.nproc, s_before.rss_kb, s_open.rss_kb, s_end.rss_kb,
                opened ? (double)delta / opened : 0.0, held, held > 0 ? 100.0 * (s_held.cpu_s - s_open.cpu_s) / held : 0.0,
-               s_before.nfds, s_open.nfds);
+               s_before.nfds, s_open.nfds, opt.src_addrs, read_rss_kb(getpid()));
     }
     fflush(stdout);
     return 0;
@@ -942,9 +1028,4 @@ int pending(void)
     return 1;
 }
 
-int pongs_all(void)
-{
-    for (int i = 0; i < opt.nconns; i++)
-        if (conns[i].state == ST_OPEN && conns[i].ping_sent && !conns[i].pong_ok) return 0;
-    return 1;
-}
+int pongs_all(void) { return n_ping_waiting <= 0; } /* O(1): checked every loop turn at 100k connections */
