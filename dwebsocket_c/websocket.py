@@ -285,14 +285,16 @@ class WebSocket:
                 while self._state is _OPEN and self._deferred_end is None:
                     try:
                         result = conn.next()
+                        if not isinstance(result, int):
+                            return result
+                        if result == _NEXT_WOULD_BLOCK:
+                            # A socket closed by another greenlet raises here.
+                            self._transport.wait_readable(conn.read_timeout())
+                            continue
                     except OSError as exc:
                         self._connection_lost(f"receive failed: {exc}")
                         return None
-                    if not isinstance(result, int):
-                        return result
-                    if result == _NEXT_WOULD_BLOCK:
-                        self._transport.wait_readable(conn.read_timeout())
-                    elif result == _NEXT_EVENTS:
+                    if result == _NEXT_EVENTS:
                         self._handle_events()
                     elif result == _NEXT_KEEPALIVE:
                         self._keepalive()
