@@ -889,7 +889,7 @@ ws_connection_add(PyObject *mod)
     return 0;
 }
 
-#else /* _WIN32: no Connection; the WebSocket keeps its Python I/O */
+#else /* _WIN32: no Connection (the WSGI servers served are POSIX ones) */
 
 int
 ws_connection_add(PyObject *mod)
