@@ -27,6 +27,8 @@
    which the WebSocket calls at its end, before the server closes it. */
 #include "core.h"
 
+#include <structmember.h>
+
 #include "parser_api.h"
 #include "wsparse.h"
 
@@ -72,8 +74,8 @@ enum {
 typedef struct {
     PyObject_HEAD
     int fd;              /* -1 after release() */
-    int green;           /* non-blocking socket: never wait here */
-    int discard;         /* drop received data messages (we are closing) */
+    char green;          /* non-blocking socket: never wait here */
+    char discard;        /* drop received data messages (we are closing) */
     int wait_first;      /* green: the last read drained the socket */
     int text_as_str;     /* text waits as plain bytes, decoded by pop() */
     PyObject *parser;    /* FrameParser, NULL after release() */
@@ -343,6 +345,19 @@ check_open(Connection *self)
     return 0;
 }
 
+/* When the next keepalive action is due (a ping after ping_interval of
+   silence, or giving up ping_timeout after an unanswered one): 1 and *at,
+   or 0 without keepalive. */
+static int
+keepalive_deadline(const Connection *self, double *at)
+{
+    if (self->ping_interval < 0.0)
+        return 0;
+    *at = self->ping_sent_at > 0.0 ? self->ping_sent_at + self->ping_timeout
+                                   : self->last_received + self->ping_interval;
+    return 1;
+}
+
 /* --------------------------------------------------------------- methods */
 
 static PyObject *
@@ -350,7 +365,7 @@ conn_next(Connection *self, PyObject *Py_UNUSED(ignored))
 {
     for (;;) {
         PyObject *msg = queue_pop(self);
-        double now, timeout = IDLE_READ_SLICE;
+        double at, timeout = IDLE_READ_SLICE;
         Py_ssize_t n;
         int op;
         if (msg != NULL)
@@ -366,10 +381,8 @@ conn_next(Connection *self, PyObject *Py_UNUSED(ignored))
         }
         if (op != WS_PEEK_NONE)
             return PyLong_FromLong(NEXT_EVENTS);
-        if (self->ping_interval >= 0.0) {
-            double at = self->ping_sent_at > 0.0 ? self->ping_sent_at + self->ping_timeout
-                                                 : self->last_received + self->ping_interval;
-            now = monotonic_now();
+        if (keepalive_deadline(self, &at)) {
+            double now = monotonic_now();
             if (now >= at)
                 return PyLong_FromLong(NEXT_KEEPALIVE);
             timeout = at - now;
@@ -563,10 +576,8 @@ out:
 static PyObject *
 conn_wait_readable_timeout(Connection *self, PyObject *Py_UNUSED(ignored))
 {
-    double timeout = IDLE_READ_SLICE;
-    if (self->ping_interval >= 0.0) {
-        double at = self->ping_sent_at > 0.0 ? self->ping_sent_at + self->ping_timeout
-                                             : self->last_received + self->ping_interval;
+    double at, timeout = IDLE_READ_SLICE;
+    if (keepalive_deadline(self, &at)) {
         timeout = at - monotonic_now();
         if (timeout < 0.0)
             timeout = 0.0;
@@ -735,68 +746,13 @@ set_ping_sent_at(Connection *self, PyObject *v, void *c)
 }
 
 static PyObject *
-get_last_received(Connection *self, void *c)
+get_keepalive_at(Connection *self, void *c)
 {
+    double at;
     (void)c;
-    return PyFloat_FromDouble(self->last_received);
-}
-
-static PyObject *
-get_last_read(Connection *self, void *c)
-{
-    (void)c;
-    return PyFloat_FromDouble(self->last_read);
-}
-
-static PyObject *
-get_queued(Connection *self, void *c)
-{
-    (void)c;
-    return PyLong_FromSsize_t(self->count);
-}
-
-static PyObject *
-get_queued_bytes(Connection *self, void *c)
-{
-    (void)c;
-    return PyLong_FromSsize_t(self->queued_bytes);
-}
-
-static PyObject *
-get_discard(Connection *self, void *c)
-{
-    (void)c;
-    return PyBool_FromLong(self->discard);
-}
-
-static int
-set_discard(Connection *self, PyObject *v, void *c)
-{
-    int b;
-    (void)c;
-    if (v == NULL) {
-        PyErr_SetString(PyExc_AttributeError, "discard cannot be deleted");
-        return -1;
-    }
-    b = PyObject_IsTrue(v);
-    if (b < 0)
-        return -1;
-    self->discard = b;
-    return 0;
-}
-
-static PyObject *
-get_fd(Connection *self, void *c)
-{
-    (void)c;
-    return PyLong_FromLong(self->fd);
-}
-
-static PyObject *
-get_green(Connection *self, void *c)
-{
-    (void)c;
-    return PyBool_FromLong(self->green);
+    if (!keepalive_deadline(self, &at))
+        Py_RETURN_NONE;
+    return PyFloat_FromDouble(at);
 }
 
 static PyMethodDef conn_methods[] = {
@@ -837,16 +793,26 @@ static PyGetSetDef conn_getset[] = {
      "Seconds a ping waits for any answer.", NULL},
     {"ping_sent_at", (getter)get_ping_sent_at, (setter)set_ping_sent_at,
      "When the unanswered ping went out (monotonic), or None.", NULL},
-    {"last_received", (getter)get_last_received, NULL, "When bytes last came (monotonic).", NULL},
-    {"last_read", (getter)get_last_read, NULL,
-     "When a message was last popped (monotonic), 0.0 if never.", NULL},
-    {"queued", (getter)get_queued, NULL, "Messages waiting to be popped.", NULL},
-    {"queued_bytes", (getter)get_queued_bytes, NULL, "Their size in bytes.", NULL},
-    {"discard", (getter)get_discard, (setter)set_discard,
-     "Drop received data messages (set once our close frame went out).", NULL},
-    {"fd", (getter)get_fd, NULL, "The socket's file descriptor, -1 once released.", NULL},
-    {"green", (getter)get_green, NULL, "Whether the socket is non-blocking (gevent).", NULL},
+    {"keepalive_at", (getter)get_keepalive_at, NULL,
+     "When the next keepalive action is due (monotonic), or None without keepalive.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMemberDef conn_members[] = {
+    {"last_received", T_DOUBLE, offsetof(Connection, last_received), READONLY,
+     "When bytes last came (monotonic)."},
+    {"last_read", T_DOUBLE, offsetof(Connection, last_read), READONLY,
+     "When a message was last popped (monotonic), 0.0 if never."},
+    {"queued", T_PYSSIZET, offsetof(Connection, count), READONLY, "Messages waiting to be popped."},
+    {"queued_bytes", T_PYSSIZET, offsetof(Connection, queued_bytes), READONLY,
+     "Their size in bytes."},
+    {"discard", T_BOOL, offsetof(Connection, discard), 0,
+     "Drop received data messages (set once our close frame went out)."},
+    {"fd", T_INT, offsetof(Connection, fd), READONLY,
+     "The socket's file descriptor, -1 once released."},
+    {"green", T_BOOL, offsetof(Connection, green), READONLY,
+     "Whether the socket is non-blocking (gevent)."},
+    {NULL, 0, 0, 0, NULL},
 };
 
 PyDoc_STRVAR(conn_doc,
@@ -865,6 +831,7 @@ PyTypeObject ws_ConnectionType = {
     .tp_doc = conn_doc,
     .tp_dealloc = (destructor)conn_dealloc,
     .tp_methods = conn_methods,
+    .tp_members = conn_members,
     .tp_getset = conn_getset,
     .tp_new = conn_new,
 };

@@ -67,7 +67,6 @@ _KEEPALIVE_SLACK = 0.01
 
 _TIMEVAL = struct.Struct("@ll")
 _TIMEVAL_ZERO = _TIMEVAL.pack(0, 0)
-_MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0x40)
 
 
 def _timeval(seconds: float) -> bytes:
@@ -161,7 +160,6 @@ class NativeTransport:
     #: The socket's reads and writes are the C Connection's own.
     green = False
     c_reads = True
-    c_writes = True
 
     def __init__(self, sock: socket.socket, send_timeout: float) -> None:
         self.sock = sock
@@ -189,15 +187,6 @@ class NativeTransport:
         try:
             received = self.sock.recv_into(buffers.buffer)
         except BlockingIOError:  # EAGAIN: SO_RCVTIMEO expired
-            return None
-        return buffers.view[:received]
-
-    def recv_nowait(self) -> memoryview | None:
-        """What has already arrived (empty at EOF), or None. Raises OSError."""
-        buffers = _native_buffers
-        try:
-            received = self.sock.recv_into(buffers.buffer, 0, _MSG_DONTWAIT)
-        except BlockingIOError:
             return None
         return buffers.view[:received]
 
@@ -264,7 +253,6 @@ class GreenTransport:
     """gevent's or eventlet's socket, timeouts by ``make_timeout``; see the module docstring."""
 
     green = True
-    c_writes = True  # non-blocking writes in C; the rest through the library's socket
 
     def __init__(
         self, sock: Any, send_timeout: float, make_timeout: Callable[[float, BaseException], Any]

@@ -161,17 +161,15 @@ class WebSocket:
             transport.fileno(), parser, TextMessage, BinaryMessage,
             text_as_str=text_as_str, green=transport.green, send_timeout=send_timeout,
         )
+        # The keepalive clock is the Connection's (it sees every byte arrive).
         self._conn.ping_interval = ping_interval
         self._conn.ping_timeout = ping_timeout
-        # The one-call paths of wait() and send(): a socket that C can read
-        # (an OS socket, or gevent's non-blocking one). eventlet's goes
-        # through its own socket object (_recv_once).
+        # The one-call path of wait(): a socket that C can read (an OS
+        # socket, or gevent's non-blocking one). eventlet's goes through
+        # its own socket object (_recv_once).
         self._fast_reads = transport.c_reads
-        self._fast_writes = transport.c_writes
         self._queue_limit = max(max_message_size or 0, RECEIVE_QUEUE_LIMIT)
 
-        self._ping_interval = ping_interval
-        self._ping_timeout = ping_timeout
         self._close_timeout = close_timeout
         #: The subprotocol chosen in the handshake (``WEBSOCKET_SUBPROTOCOLS``), or None.
         self.subprotocol = subprotocol
@@ -497,13 +495,7 @@ class WebSocket:
     # -------------------------------------------------------------- keepalive
 
     def _next_keepalive_at(self) -> float | None:
-        if self._ping_interval is None or self._state != _OPEN:
-            return None
-        conn = self._conn
-        ping_sent_at = conn.ping_sent_at
-        if ping_sent_at is not None:
-            return ping_sent_at + self._ping_timeout
-        return conn.last_received + self._ping_interval
+        return self._conn.keepalive_at if self._state == _OPEN else None
 
     def _keepalive(self) -> None:
         """Send a ping after silence, or give up on a client that did not answer."""
@@ -512,7 +504,7 @@ class WebSocket:
             self._send_control(_core.build_frame(_core.OP_PING, os.urandom(4)))
         else:
             logger.info(
-                "Closing WebSocket: no answer to a ping within %s s", self._ping_timeout
+                "Closing WebSocket: no answer to a ping within %s s", self._conn.ping_timeout
             )
             self._fail(_core.CLOSE_INTERNAL_ERROR, "keepalive ping timeout", drain=False)
 
@@ -604,7 +596,7 @@ class WebSocket:
         down, every later send refused) before the exception goes on.
         """
         try:
-            if self._fast_writes and self._group_member is None:
+            if self._group_member is None:
                 write = self._conn.write
                 for part in parts:
                     sent = write(part)

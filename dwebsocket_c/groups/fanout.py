@@ -291,8 +291,8 @@ class OutboxTransport:
         self.member = member
         self.sock = inner.sock
         # Reads go straight to the transport (bound once: no extra call).
+        self.receive = inner.receive
         self.recv = inner.recv
-        self.recv_nowait = inner.recv_nowait
         self._frame_left = 0  # bytes of the connection's current frame still to write
 
     def sendall(self, data: Any) -> None:
